@@ -1,0 +1,53 @@
+"""The REST API at /api/v1/: one NinjaAPI, a router per app."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from siyu.catalog.api import router as catalog_router
+from siyu.core.api import router as core_router
+from siyu.core.apikit import AUTH, install_error_handlers
+from siyu.stores.api import router as stores_router
+from siyu.stores.api import staff_router
+from siyu.webhooks.api import router as webhooks_router
+
+API_DESCRIPTION = """
+The Siyu REST API for integrators: one merchant per request.
+
+**Authentication.** Send a merchant API key as `Authorization: Bearer sk_…`
+(create keys in the console under *API keys*; the secret is shown once). A
+logged-in staff session also works, with the CSRF token on writes.
+
+**Money** is an integer count of minor units (fen for CNY): `1230` is ¥12.30.
+
+**Errors** answer `{"error": code, "message": text, "fields": {name: reason}}`
+with a 4xx status; a row of another merchant is `404`, never `403`.
+
+**Pagination.** List endpoints take `limit` (1–200, default 50) and `offset`
+and answer `{items, count, limit, offset, next_offset}`.
+
+**Idempotency.** A `POST` with an `Idempotency-Key` header takes effect once:
+a repeat with the same key and body returns the first answer with
+`Idempotent-Replayed: true`; the same key with another body is `422`. Keys are
+kept for 24 hours.
+
+**Webhooks** are signed: `Siyu-Signature: t=<unix time>,v1=<hex HMAC-SHA256
+of "<t>.<body>" with the endpoint secret>`.
+"""
+
+api = NinjaAPI(
+    title="Siyu API",
+    version="1",
+    description=API_DESCRIPTION,
+    auth=AUTH,
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+
+api.add_router("/merchant", core_router)
+api.add_router("/stores", stores_router)
+api.add_router("/staff", staff_router)
+api.add_router("/catalog", catalog_router)
+api.add_router("/webhooks", webhooks_router)

@@ -1,0 +1,9 @@
+"""ASGI entry point (websockets arrive with the community capability)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "siyu.config.settings")
+
+application = get_asgi_application()

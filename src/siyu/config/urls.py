@@ -1,0 +1,32 @@
+"""Top-level URLs: console, API, language switch, media, admin, health."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from django.views.i18n import set_language
+from django.views.static import serve
+
+from siyu.config.api import api
+from siyu.web.views import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("api/v1/", api.urls),
+    path("console/", include("siyu.web.urls")),
+    path("console/", include("siyu.core.urls")),
+    path("console/stores/", include("siyu.stores.urls")),
+    path("console/catalog/", include("siyu.catalog.urls")),
+    path("console/webhooks/", include("siyu.webhooks.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.SERVE_MEDIA:
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]
+handler404 = "siyu.web.views.not_found"

@@ -1,0 +1,98 @@
+"""Staff roles and what each may do. Pure data: no database access.
+
+A permission is ``<area>.<verb>``. Pages and API endpoints name the permission
+they need; :func:`role_has` answers from this table. Later capabilities add
+their own areas here so that one table shows who may do what.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    OPERATOR = "operator", _("Operator")
+    STORE_MANAGER = "store_manager", _("Store manager")
+    SHOPPING_GUIDE = "shopping_guide", _("Shopping guide")
+    FINANCE = "finance", _("Finance")
+
+
+class Perm:
+    """Permission names. Kept as constants so a typo is an AttributeError."""
+
+    DASHBOARD_VIEW = "dashboard.view"
+    STORES_VIEW = "stores.view"
+    STORES_MANAGE = "stores.manage"  # create, edit and close any store
+    STORES_MANAGE_OWN = "stores.manage_own"  # edit hours, phone, pickup of assigned stores
+    CATALOG_VIEW = "catalog.view"
+    CATALOG_MANAGE = "catalog.manage"
+    STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"
+    APIKEYS_MANAGE = "apikeys.manage"
+    WEBHOOKS_VIEW = "webhooks.view"
+    WEBHOOKS_MANAGE = "webhooks.manage"
+    AUDIT_VIEW = "audit.view"
+    MERCHANT_MANAGE = "merchant.manage"
+
+
+ALL_PERMISSIONS: frozenset[str] = frozenset(
+    value for name, value in vars(Perm).items() if name.isupper() and isinstance(value, str)
+)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OWNER: ALL_PERMISSIONS,
+    Role.OPERATOR: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.STORES_VIEW,
+            Perm.STORES_MANAGE,
+            Perm.STORES_MANAGE_OWN,
+            Perm.CATALOG_VIEW,
+            Perm.CATALOG_MANAGE,
+            Perm.STAFF_VIEW,
+            Perm.WEBHOOKS_VIEW,
+            Perm.WEBHOOKS_MANAGE,
+            Perm.AUDIT_VIEW,
+        }
+    ),
+    Role.STORE_MANAGER: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.STORES_VIEW,
+            Perm.STORES_MANAGE_OWN,
+            Perm.CATALOG_VIEW,
+            Perm.STAFF_VIEW,
+        }
+    ),
+    Role.SHOPPING_GUIDE: frozenset({Perm.DASHBOARD_VIEW, Perm.STORES_VIEW, Perm.CATALOG_VIEW}),
+    Role.FINANCE: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.STORES_VIEW,
+            Perm.CATALOG_VIEW,
+            Perm.WEBHOOKS_VIEW,
+            Perm.AUDIT_VIEW,
+        }
+    ),
+}
+
+# Roles an actor of a given role may grant to others (staff invitations, API keys).
+GRANTABLE_ROLES: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset(Role.values),
+    Role.OPERATOR: frozenset(),
+    Role.STORE_MANAGER: frozenset(),
+    Role.SHOPPING_GUIDE: frozenset(),
+    Role.FINANCE: frozenset(),
+}
+
+
+def role_has(role: str, permission: str) -> bool:
+    if permission not in ALL_PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(role, frozenset())
