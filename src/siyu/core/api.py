@@ -1,6 +1,6 @@
 """API: the calling merchant, its audit log and its event stream."""
-
-from __future__ import annotations
+# No `from __future__ import annotations` in API modules: django-ninja resolves
+# parameter annotations such as Query[...] at run time.
 
 from datetime import date, datetime
 from typing import Any

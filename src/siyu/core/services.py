@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from siyu.core import audit, clock, ids
 from siyu.core.actors import Actor
 from siyu.core.clock import zone
-from siyu.core.errors import Conflict, Forbidden, InvalidInput
+from siyu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from siyu.core.models import ApiKey, Membership, Merchant, User
 from siyu.core.money import MINOR_UNITS
 from siyu.core.permissions import GRANTABLE_ROLES, Perm, Role
@@ -141,7 +141,7 @@ def create_api_key(actor: Actor, *, name: str, role: str = Role.OPERATOR) -> Iss
 def revoke_api_key(actor: Actor, api_key: ApiKey) -> ApiKey:
     actor.require(Perm.APIKEYS_MANAGE)
     if api_key.merchant_id != actor.merchant.pk:
-        raise Forbidden(_("Not found."))
+        raise NotFound(_("Not found."))
     if api_key.revoked_at is not None:
         return api_key  # revoking twice is a no-op: retries are safe
     api_key.revoked_at = clock.now()
