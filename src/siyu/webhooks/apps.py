@@ -6,3 +6,12 @@ class WebhooksConfig(AppConfig):
     name = "siyu.webhooks"
     label = "webhooks"
     verbose_name = _("Webhooks")
+
+    def ready(self) -> None:
+        from datetime import timedelta
+
+        from siyu.core.scheduler import every
+        from siyu.webhooks import consumers, events  # noqa: F401  (registers types and consumer)
+        from siyu.webhooks.tasks import sweep
+
+        every("webhooks.sweep", sweep, timedelta(seconds=10))
