@@ -31,7 +31,10 @@ class Store(MerchantOwned):
     # {"mon": [["07:00", "21:00"]], "tue": [...], ...}; a missing or empty day is closed.
     opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True)
     pickup_enabled = models.BooleanField(_("in-store pickup"), default=True)
-    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.OPEN
+    )
+    closed_at = models.DateTimeField(_("closed on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,7 +42,9 @@ class Store(MerchantOwned):
         verbose_name = _("store")
         verbose_name_plural = _("stores")
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["merchant", "code"], name="store_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="store_code_unique")
+        ]
         indexes = [
             models.Index(fields=["merchant", "latitude", "longitude"], name="store_position"),
             models.Index(fields=["merchant", "status"], name="store_status"),
