@@ -174,7 +174,8 @@ class HttpResult:
 def _truncate_headers(headers: httpx.Headers) -> dict[str, str]:
     kept: dict[str, str] = {}
     size = 0
-    for name, value in headers.items():
+    for raw_name, raw_value in headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         size += len(name) + len(value)
         if size > RESPONSE_HEADERS_LIMIT:
             break

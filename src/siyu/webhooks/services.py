@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from siyu.core import audit, clock, events, ids
@@ -94,8 +95,13 @@ def _clean_description(description: str) -> tuple[str, str | None]:
     return description, None
 
 
-def _get_endpoint_for_update(endpoint_id: int) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+def _endpoints(actor: Actor) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.unscoped.filter(merchant=actor.merchant)
+
+
+def _get_endpoint_for_update(actor: Actor, endpoint_id: int) -> WebhookEndpoint:
+    """The actor's merchant's endpoint, row-locked; another merchant's is not found."""
+    endpoint = _endpoints(actor).select_for_update().filter(pk=endpoint_id).first()
     if endpoint is None:
         raise NotFound(_("Not found."))
     return endpoint
@@ -157,7 +163,7 @@ def update_endpoint(
 ) -> WebhookEndpoint:
     """Change what is given; leave the rest. Enabling resets the failure streak."""
     actor.require(Perm.WEBHOOKS_MANAGE)
-    if not WebhookEndpoint.objects.filter(pk=endpoint_id).exists():
+    if not _endpoints(actor).filter(pk=endpoint_id).exists():
         raise NotFound(_("Not found."))
     errors: dict[str, str] = {}
     changes: dict[str, Any] = {}
@@ -180,7 +186,7 @@ def update_endpoint(
     if errors:
         raise InvalidInput(_("The endpoint could not be saved."), fields=errors)
     with transaction.atomic():
-        endpoint = _get_endpoint_for_update(endpoint_id)
+        endpoint = _get_endpoint_for_update(actor, endpoint_id)
         before = _snapshot(endpoint)
         for name, value in changes.items():
             setattr(endpoint, name, value)
@@ -214,7 +220,7 @@ def set_endpoint_active(actor: Actor, endpoint_id: int, active: bool) -> Webhook
     failed (replay them from the delivery log).
     """
     actor.require(Perm.WEBHOOKS_MANAGE)
-    endpoint = _get_endpoint_for_update(endpoint_id)
+    endpoint = _get_endpoint_for_update(actor, endpoint_id)
     if endpoint.is_active == active:
         return endpoint
     before = _snapshot(endpoint)
@@ -234,7 +240,7 @@ def set_endpoint_active(actor: Actor, endpoint_id: int, active: bool) -> Webhook
 def delete_endpoint(actor: Actor, endpoint_id: int) -> None:
     """Remove an endpoint with its delivery log. Deliveries still queued are dropped."""
     actor.require(Perm.WEBHOOKS_MANAGE)
-    endpoint = _get_endpoint_for_update(endpoint_id)
+    endpoint = _get_endpoint_for_update(actor, endpoint_id)
     before = _snapshot(endpoint)
     audit.record(
         actor,
@@ -259,7 +265,7 @@ def rotate_secret(actor: Actor, endpoint_id: int, *, grace_hours: int = 0) -> Is
         )
     secret = new_secret()
     with transaction.atomic():
-        endpoint = _get_endpoint_for_update(endpoint_id)
+        endpoint = _get_endpoint_for_update(actor, endpoint_id)
         now = clock.now()
         if grace_hours:
             endpoint.previous_secret = endpoint.secret
@@ -335,7 +341,10 @@ def replay_delivery(actor: Actor, delivery_id: int) -> WebhookDelivery:
     """Send a delivery's exact body again now, as a new delivery (one attempt)."""
     actor.require(Perm.WEBHOOKS_MANAGE)
     original = (
-        WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+        WebhookDelivery.unscoped.filter(merchant=actor.merchant)
+        .select_related("endpoint")
+        .filter(pk=delivery_id)
+        .first()
     )
     if original is None:
         raise NotFound(_("Not found."))
@@ -361,7 +370,7 @@ def replay_delivery(actor: Actor, delivery_id: int) -> WebhookDelivery:
 def send_test_event(actor: Actor, endpoint_id: int) -> WebhookDelivery:
     """Emit a ``webhooks.ping`` event and deliver it to this endpoint only (even when disabled)."""
     actor.require(Perm.WEBHOOKS_MANAGE)
-    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    endpoint = _endpoints(actor).filter(pk=endpoint_id).first()
     if endpoint is None:
         raise NotFound(_("Not found."))
     event = events.emit(

@@ -94,9 +94,7 @@ class Target:
         return host if parts.port is None else f"{host}:{parts.port}"
 
 
-def resolve_target(
-    url: str, *, allow_private: bool, resolver: Resolver = system_resolver
-) -> Target:
+def resolve_target(url: str, *, allow_private: bool, resolver: Resolver | None = None) -> Target:
     """Check ``url``'s host; raise :class:`BlockedTarget` with a reason when refused."""
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -111,7 +109,7 @@ def resolve_target(
         addresses = [str(literal)]
     else:
         try:
-            addresses = resolver(host, port)
+            addresses = (resolver or system_resolver)(host, port)
         except (OSError, UnicodeError) as exc:
             raise BlockedTarget(
                 _("The host name %(host)s does not resolve.") % {"host": host}
