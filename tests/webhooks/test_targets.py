@@ -40,7 +40,8 @@ def test_bad_urls_are_refused_with_a_reason(url, https_only, fragment):
 
 
 @pytest.mark.parametrize(
-    "url", ["https://hooks.example.com/siyu", "http://127.0.0.1:8080/x?y=1", "https://[2001:db8::1]/"]
+    "url",
+    ["https://hooks.example.com/siyu", "http://127.0.0.1:8080/x?y=1", "https://[2001:db8::1]/"],
 )
 def test_good_urls_pass(url):
     assert url_problem(url, require_https=False) is None
@@ -57,7 +58,7 @@ def test_good_urls_pass(url):
         ("192.168.1.1", False),
         ("169.254.169.254", False),  # cloud metadata
         ("100.64.0.1", False),  # carrier-grade NAT
-        ("0.0.0.0", False),
+        ("0.0.0.0", False),  # noqa: S104
         ("224.0.0.1", False),  # multicast
         ("::1", False),
         ("fe80::1", False),
@@ -122,7 +123,9 @@ def test_public_target_is_pinned_to_the_checked_address():
     assert target.host_header() == "hooks.example.com"
 
     v6 = resolve_target(
-        "http://hooks.example.com:8080/x", allow_private=False, resolver=lambda h, p: ["2606:4700::1"]
+        "http://hooks.example.com:8080/x",
+        allow_private=False,
+        resolver=lambda h, p: ["2606:4700::1"],
     )
     assert v6.connect_url() == "http://[2606:4700::1]:8080/x"
     assert v6.host_header() == "hooks.example.com:8080"

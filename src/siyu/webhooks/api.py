@@ -64,9 +64,7 @@ class EndpointOut(Schema):
 
 
 class EndpointWithSecretOut(EndpointOut):
-    secret: str = Field(
-        description="The signing secret. Shown in this answer only: store it now."
-    )
+    secret: str = Field(description="The signing secret. Shown in this answer only: store it now.")
     previous_secret_expires_at: datetime | None = Field(
         None, description="Until then deliveries are also signed with the previous secret."
     )

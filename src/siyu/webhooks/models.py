@@ -129,7 +129,9 @@ class WebhookAttempt(MerchantOwned):
         INTERRUPTED = "interrupted", _("The worker stopped before the answer was recorded")
         ENDPOINT_DISABLED = "endpoint_disabled", _("Not sent: the endpoint is disabled")
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
     number = models.PositiveSmallIntegerField()
     attempted_at = models.DateTimeField()
     url = models.CharField(max_length=500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,10 +78,8 @@ class Receiver:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(OSError):  # the sender gave up (timeout) and closed
                     self.wfile.write(reply.body)
-                except OSError:  # the sender gave up (timeout) and closed
-                    pass
 
             do_GET = do_POST
 
@@ -109,7 +108,9 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def verified(self, request: Received, secret: str | None = None, now: float | None = None) -> bool:
+    def verified(
+        self, request: Received, secret: str | None = None, now: float | None = None
+    ) -> bool:
         return signing.verify(
             request.header(signing.SIGNATURE_HEADER), request.body, secret or self.secret, now=now
         )
