@@ -6,3 +6,8 @@ class CatalogConfig(AppConfig):
     name = "siyu.catalog"
     label = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self) -> None:
+        from siyu.catalog import events
+
+        events.register()
