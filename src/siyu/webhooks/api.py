@@ -1,12 +1,14 @@
-"""API: webhook endpoints, their delivery log, replays and test events."""
+"""API: webhook endpoints, their delivery log, replays and test events.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: django-ninja resolves the
+``Query[...]`` of paginated handlers at run time.
+"""
 
 from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of, get_or_404
@@ -148,10 +150,10 @@ def list_endpoints(request: HttpRequest) -> Any:
     response={201: EndpointWithSecretOut, **ERROR_RESPONSES},
     summary="Add an endpoint (the answer carries its secret, once)",
 )
-def create_endpoint(request: HttpRequest, payload: EndpointIn) -> tuple[int, WebhookEndpoint]:
+def create_endpoint(request: HttpRequest, payload: EndpointIn) -> Status:
     actor = actor_of(request, Perm.WEBHOOKS_MANAGE)
     issued = services.create_endpoint(actor, **payload.dict())
-    return 201, _with_secret(issued)
+    return Status(201, _with_secret(issued))
 
 
 @router.get(
@@ -183,10 +185,10 @@ def update_endpoint(
     response={204: None, **ERROR_RESPONSES},
     summary="Delete an endpoint and its delivery log",
 )
-def delete_endpoint(request: HttpRequest, endpoint_id: int) -> tuple[int, None]:
+def delete_endpoint(request: HttpRequest, endpoint_id: int) -> Status:
     actor = actor_of(request, Perm.WEBHOOKS_MANAGE)
     services.delete_endpoint(actor, endpoint_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -207,9 +209,9 @@ def rotate_secret(
     response={202: DeliveryOut, **ERROR_RESPONSES},
     summary="Send a test event (webhooks.ping) to this endpoint now",
 )
-def ping_endpoint(request: HttpRequest, endpoint_id: int) -> tuple[int, WebhookDelivery]:
+def ping_endpoint(request: HttpRequest, endpoint_id: int) -> Status:
     actor = actor_of(request, Perm.WEBHOOKS_MANAGE)
-    return 202, services.send_test_event(actor, endpoint_id)
+    return Status(202, services.send_test_event(actor, endpoint_id))
 
 
 @router.get(
@@ -248,6 +250,6 @@ def get_delivery(request: HttpRequest, delivery_id: int) -> WebhookDelivery:
     response={202: DeliveryOut, **ERROR_RESPONSES},
     summary="Send a delivery's body again now, as a new delivery",
 )
-def replay_delivery(request: HttpRequest, delivery_id: int) -> tuple[int, WebhookDelivery]:
+def replay_delivery(request: HttpRequest, delivery_id: int) -> Status:
     actor = actor_of(request, Perm.WEBHOOKS_MANAGE)
-    return 202, services.replay_delivery(actor, delivery_id)
+    return Status(202, services.replay_delivery(actor, delivery_id))
