@@ -1,5 +1,9 @@
 """API: stores (``/api/v1/stores``) and staff (``/api/v1/staff``).
 
+(No ``from __future__ import annotations`` here: django-ninja resolves the
+annotations of a paginated view in its own module, where string annotations
+such as ``Query[StoreFilter]`` cannot be found.)
+
 Handlers parse, call a selector or service, and answer; the services decide
 who may do what. Store managers' limits: ``PATCH /stores/{id}`` of a store they
 are not assigned to, or with a field other than ``phone``, ``opening_hours``,
@@ -7,13 +11,11 @@ are not assigned to, or with a field other than ``phone``, ``opening_hours``,
 naming the fields; a store of another merchant answers 404 for everybody.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of, get_or_404
@@ -154,9 +156,9 @@ def list_stores(request: HttpRequest, filters: Query[StoreFilter]) -> Any:
 
 
 @router.post("", response={201: StoreOut, **ERROR_RESPONSES}, summary="Create a store")
-def create_store(request: HttpRequest, payload: StoreIn) -> tuple[int, Store]:
+def create_store(request: HttpRequest, payload: StoreIn) -> Status:
     actor = actor_of(request, Perm.STORES_MANAGE)
-    return 201, services.create_store(actor, **payload.dict())
+    return Status(201, services.create_store(actor, **payload.dict()))
 
 
 @router.get(
@@ -309,10 +311,10 @@ def list_staff(request: HttpRequest, filters: Query[StaffFilter]) -> Any:
 
 
 @staff_router.post("", response={201: StaffOut, **ERROR_RESPONSES}, summary="Add a staff member")
-def add_staff(request: HttpRequest, payload: StaffIn) -> tuple[int, Membership]:
+def add_staff(request: HttpRequest, payload: StaffIn) -> Status:
     actor = actor_of(request, Perm.STAFF_MANAGE)
     membership = staff.add_staff(actor, **payload.dict())
-    return 201, _staff_or_404(request, membership.pk)
+    return Status(201, _staff_or_404(request, membership.pk))
 
 
 @staff_router.get(
