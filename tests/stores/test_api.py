@@ -53,16 +53,19 @@ def test_list_filters_and_paginates(merchant):
     make_store(merchant, code="B0", city="北京市", name="国贸店")
     client = api_client(merchant, Role.SHOPPING_GUIDE)
     first = client.get(STORES, {"limit": 2}).json()
-    assert first["count"] == 6 and first["next_offset"] == 2
+    assert first["count"] == 6
+    assert first["next_offset"] == 2
     assert [s["code"] for s in first["items"]] == ["A0", "A1"]
     last = client.get(STORES, {"limit": 2, "offset": 4}).json()
-    assert [s["code"] for s in last["items"]] == ["A4", "B0"] and last["next_offset"] is None
+    assert [s["code"] for s in last["items"]] == ["A4", "B0"]
+    assert last["next_offset"] is None
     assert [s["code"] for s in client.get(STORES, {"city": "北京市"}).json()["items"]] == ["B0"]
     assert [s["code"] for s in client.get(STORES, {"q": "国贸"}).json()["items"]] == ["B0"]
     no_pickup = client.get(STORES, {"pickup": "false"}).json()["items"]
     assert [s["code"] for s in no_pickup] == ["A1", "A3"]
     item = first["items"][0]
-    assert item["latitude"] == 31.230416 and isinstance(item["open_now"], bool)
+    assert item["latitude"] == 31.230416
+    assert isinstance(item["open_now"], bool)
     assert item["opening_hours"]["mon"] == [["07:00", "22:00"]]
     assert client.get(STORES, {"limit": 500}).status_code == 422
 
@@ -71,10 +74,12 @@ def test_create_answers_201_with_the_store(merchant):
     response = post(api_client(merchant, Role.OPERATOR), STORES, NEW_STORE)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["code"] == "SH-XH-001" and body["phone"] == "+862164680000"
+    assert body["code"] == "SH-XH-001"
+    assert body["phone"] == "+862164680000"
     assert body["opening_hours"]["fri"] == [["07:00", "02:00"]]
     assert body["opening_hours"]["sun"] == []
-    assert body["status"] == "open" and body["closed_at"] is None
+    assert body["status"] == "open"
+    assert body["closed_at"] is None
     with merchant_context(merchant):
         assert Store.objects.get(pk=body["id"]).latitude == Decimal("31.195533")
 
@@ -87,7 +92,10 @@ def test_create_answers_201_with_the_store(merchant):
         ({"code": "no spaces please"}, "code"),
         ({"name": ""}, "name"),
         ({"phone": "110"}, "phone"),
-        ({"opening_hours": {"mon": [["07:00", "14:00"], ["13:00", "21:00"]]}}, "opening_hours.mon.1"),
+        (
+            {"opening_hours": {"mon": [["07:00", "14:00"], ["13:00", "21:00"]]}},
+            "opening_hours.mon.1",
+        ),
         ({"opening_hours": {"mon": [["07:00"]]}}, "opening_hours.mon.0"),
         ({"opening_hours": {"mon": "all day"}}, "opening_hours.mon"),
         ({"status": "closed"}, "status"),
@@ -114,7 +122,8 @@ def test_duplicate_code_is_409(merchant):
     client = api_client(merchant)
     assert post(client, STORES, NEW_STORE).status_code == 201
     response = post(client, STORES, {**NEW_STORE, "name": "Another"})
-    assert response.status_code == 409 and "code" in response.json()["fields"]
+    assert response.status_code == 409
+    assert "code" in response.json()["fields"]
     assert store_count(merchant) == 1
 
 
@@ -126,7 +135,9 @@ def test_idempotency_key_creates_once(merchant):
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert store_count(merchant) == 1
-    other = post(client, STORES, {**NEW_STORE, "code": "SH-XH-002"}, **{"Idempotency-Key": "create-xh-001"})
+    other = post(
+        client, STORES, {**NEW_STORE, "code": "SH-XH-002"}, **{"Idempotency-Key": "create-xh-001"}
+    )
     assert other.status_code == 422
     assert other.json()["error"] == "idempotency_key_reused"
     assert store_count(merchant) == 1
@@ -150,25 +161,33 @@ def test_another_merchants_store_is_404_everywhere(merchant, other_merchant):
     assert patch(client, f"{STORES}/{theirs.pk}", {"name": "Mine now"}).status_code == 404
     assert client.post(f"{STORES}/{theirs.pk}/close").status_code == 404
     theirs.refresh_from_db()
-    assert theirs.name == "Theirs" and theirs.status == Store.Status.OPEN
+    assert theirs.name == "Theirs"
+    assert theirs.status == Store.Status.OPEN
     assert client.get(f"{STORES}/999999").json()["error"] == "not_found"
 
 
 def test_patch_changes_given_fields_and_close(merchant):
     store = make_store(merchant, name="Old")
     client = api_client(merchant, Role.OPERATOR)
-    response = patch(client, f"{STORES}/{store.pk}", {"name": "新名字", "opening_hours": {"sun": [["00:00", "24:00"]]}})
+    response = patch(
+        client,
+        f"{STORES}/{store.pk}",
+        {"name": "新名字", "opening_hours": {"sun": [["00:00", "24:00"]]}},
+    )
     assert response.status_code == 200, response.content
     assert response.json()["name"] == "新名字"
     assert response.json()["hours_summary"]
     store.refresh_from_db()
-    assert store.opening_hours["sun"] == [["00:00", "24:00"]] and store.opening_hours["mon"] == []
+    assert store.opening_hours["sun"] == [["00:00", "24:00"]]
+    assert store.opening_hours["mon"] == []
     bad = patch(client, f"{STORES}/{store.pk}", {"name": "Fine", "longitude": 181})
-    assert bad.status_code == 422 and set(bad.json()["fields"]) == {"longitude"}
+    assert bad.status_code == 422
+    assert set(bad.json()["fields"]) == {"longitude"}
     store.refresh_from_db()
     assert store.name == "新名字"
     closed = client.post(f"{STORES}/{store.pk}/close")
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
     assert closed.json()["closed_at"] is not None
 
 
@@ -176,9 +195,12 @@ def test_store_manager_edits_own_store_only_in_their_fields(merchant):
     mine, theirs = make_store(merchant), make_store(merchant, phone="")
     manager = make_store_staff(merchant, Role.STORE_MANAGER, mine)
     client = login(manager)
-    ok = patch(client, f"{STORES}/{mine.pk}", {"phone": "021 6288 1234", "status": "temporarily_closed"})
+    ok = patch(
+        client, f"{STORES}/{mine.pk}", {"phone": "021 6288 1234", "status": "temporarily_closed"}
+    )
     assert ok.status_code == 200, ok.content
-    assert ok.json()["status"] == "temporarily_closed" and ok.json()["open_now"] is False
+    assert ok.json()["status"] == "temporarily_closed"
+    assert ok.json()["open_now"] is False
     # another store of the same merchant: visible (GET 200) but not theirs to change (403)
     assert client.get(f"{STORES}/{theirs.pk}").status_code == 200
     assert patch(client, f"{STORES}/{theirs.pk}", {"phone": "021 6288 1234"}).status_code == 403
@@ -188,15 +210,31 @@ def test_store_manager_edits_own_store_only_in_their_fields(merchant):
     assert denied.json()["fields"] == {"name": denied.json()["fields"]["name"]}
     mine.refresh_from_db()
     theirs.refresh_from_db()
-    assert mine.phone == "+862162881234" and mine.name != "Renamed" and theirs.phone == ""
+    assert mine.phone == "+862162881234"
+    assert mine.name != "Renamed"
+    assert theirs.phone == ""
 
 
 def test_nearest_sorted_with_distances(merchant, django_assert_max_num_queries):
-    north = make_store(merchant, code="N", latitude=Decimal("31.240416"), longitude=Decimal("121.473701"))
-    east = make_store(merchant, code="E", latitude=Decimal("31.230416"), longitude=Decimal("121.483701"))
-    make_store(merchant, code="X", latitude=Decimal("31.2305"), longitude=Decimal("121.4737"), status="closed")
+    north = make_store(
+        merchant, code="N", latitude=Decimal("31.240416"), longitude=Decimal("121.473701")
+    )
+    east = make_store(
+        merchant, code="E", latitude=Decimal("31.230416"), longitude=Decimal("121.483701")
+    )
+    make_store(
+        merchant,
+        code="X",
+        latitude=Decimal("31.2305"),
+        longitude=Decimal("121.4737"),
+        status="closed",
+    )
     paused = make_store(
-        merchant, code="P", latitude=Decimal("31.210416"), longitude=Decimal("121.473701"), status="temporarily_closed"
+        merchant,
+        code="P",
+        latitude=Decimal("31.210416"),
+        longitude=Decimal("121.473701"),
+        status="temporarily_closed",
     )
     client = api_client(merchant, Role.SHOPPING_GUIDE)
     url = f"{STORES}/nearest"
@@ -209,10 +247,13 @@ def test_nearest_sorted_with_distances(merchant, django_assert_max_num_queries):
         (north.pk, 1112),
         (paused.pk, 2224),
     ]
-    pickup = client.get(url, {"lat": 31.230416, "lng": 121.473701, "pickup": "true", "limit": 1}).json()
+    pickup = client.get(
+        url, {"lat": 31.230416, "lng": 121.473701, "pickup": "true", "limit": 1}
+    ).json()
     assert [s["id"] for s in pickup] == [east.pk]
     bad = client.get(url, {"lat": 100, "lng": 121.47})
-    assert bad.status_code == 422 and "lat" in bad.json()["fields"]
+    assert bad.status_code == 422
+    assert "lat" in bad.json()["fields"]
     assert "lng" in client.get(url, {"lat": 31}).json()["fields"]
 
 
@@ -227,7 +268,8 @@ def test_staff_list_with_filters(merchant, other_merchant):
     body = client.get(STAFF, {"role": "shopping_guide"}).json()
     assert body["count"] == 1
     item = body["items"][0]
-    assert item["id"] == guide.pk and item["display_name"] == "张悦"
+    assert item["id"] == guide.pk
+    assert item["display_name"] == "张悦"
     assert item["stores"] == [{"id": store.pk, "code": "JA01", "name": store.name}]
     assert client.get(STAFF, {"store": store.pk}).json()["count"] == 1
     assert client.get(STAFF, {"active": "false"}).json()["count"] == 0
@@ -250,7 +292,8 @@ def test_add_staff_and_patch(merchant):
     )
     assert response.status_code == 201, response.content
     member = response.json()
-    assert member["role"] == "store_manager" and [s["id"] for s in member["stores"]] == [a.pk]
+    assert member["role"] == "store_manager"
+    assert [s["id"] for s in member["stores"]] == [a.pk]
     assert User.objects.get(username="wang.lei").check_password("Cold-brew-2026")
     changed = patch(client, f"{STAFF}/{member['id']}", {"stores": [a.pk, b.pk]})
     assert changed.status_code == 200
@@ -262,12 +305,15 @@ def test_add_staff_and_patch(merchant):
 
 def test_add_staff_bad_input_is_422_and_creates_nobody(merchant):
     client = api_client(merchant)
-    response = post(client, STAFF, {"username": "li", "role": "guide", "password": "x", "display_name": ""})
+    response = post(
+        client, STAFF, {"username": "li", "role": "guide", "password": "x", "display_name": ""}
+    )
     assert response.status_code == 422
     assert {"username", "role"} <= set(response.json()["fields"])
     assert not User.objects.filter(username="li").exists()
     missing = post(client, STAFF, {"display_name": "No name"})
-    assert missing.status_code == 422 and {"username", "role"} <= set(missing.json()["fields"])
+    assert missing.status_code == 422
+    assert {"username", "role"} <= set(missing.json()["fields"])
 
 
 def test_only_owners_manage_staff(merchant):
@@ -293,18 +339,22 @@ def test_own_role_and_last_owner_guards(merchant):
     client = staff_client(merchant, Role.OWNER)
     me = client.membership
     own = patch(client, f"{STAFF}/{me.pk}", {"role": "operator"})
-    assert own.status_code == 403 and "role" in own.json()["fields"]
+    assert own.status_code == 403
+    assert "role" in own.json()["fields"]
     key = api_client(merchant, Role.OWNER)
     last = patch(key, f"{STAFF}/{me.pk}", {"is_active": False})
-    assert last.status_code == 409 and "is_active" in last.json()["fields"]
+    assert last.status_code == 409
+    assert "is_active" in last.json()["fields"]
     me.refresh_from_db()
-    assert me.role == Role.OWNER and me.is_active
+    assert me.role == Role.OWNER
+    assert me.is_active
 
 
 def test_patch_staff_with_unknown_store_is_422(merchant, other_merchant):
     theirs = make_store(other_merchant)
     guide = make_staff(merchant, Role.SHOPPING_GUIDE)
     response = patch(api_client(merchant), f"{STAFF}/{guide.pk}", {"stores": [theirs.pk]})
-    assert response.status_code == 422 and "stores" in response.json()["fields"]
+    assert response.status_code == 422
+    assert "stores" in response.json()["fields"]
     assert not StoreStaff.unscoped.filter(membership=guide).exists()
     assert Membership.objects.get(pk=guide.pk).role == Role.SHOPPING_GUIDE

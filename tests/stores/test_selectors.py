@@ -25,9 +25,21 @@ D = Decimal
 def test_search_and_filters(bound):
     a = make_store(bound, code="JA01", name="南京西路店", city="上海市", district="静安区")
     b = make_store(
-        bound, code="XH01", name="徐家汇店", district="徐汇区", address="漕溪北路88号", pickup_enabled=False
+        bound,
+        code="XH01",
+        name="徐家汇店",
+        district="徐汇区",
+        address="漕溪北路88号",
+        pickup_enabled=False,
     )
-    c = make_store(bound, code="BJ01", name="国贸店", city="北京市", district="朝阳区", status="temporarily_closed")
+    c = make_store(
+        bound,
+        code="BJ01",
+        name="国贸店",
+        city="北京市",
+        district="朝阳区",
+        status="temporarily_closed",
+    )
     assert list(selectors.stores()) == [c, a, b]  # by code
     assert list(selectors.stores(q="徐家汇")) == [b]
     assert list(selectors.stores(q="ja01")) == [a]
@@ -62,7 +74,8 @@ def test_nearest_against_hand_computed_distances(bound):
         (south, 2224),
         (far, 11120),
     ]
-    assert found[0].name == "east" and found[0].distance_text == "951 m"
+    assert found[0].name == "east"
+    assert found[0].distance_text == "951 m"
     assert [n.store for n in selectors.nearest_stores(*ORIGIN, limit=2)] == [east, north]
     within = selectors.nearest_stores(*ORIGIN, radius_m=2_000)
     assert [n.store for n in within] == [east, north]
@@ -72,8 +85,12 @@ def test_nearest_against_hand_computed_distances(bound):
 def test_nearest_filters_status_pickup_and_hours(bound):
     shanghai = ZoneInfo("Asia/Shanghai")
     open_one = make_store(bound, latitude=D("31.231"), longitude=D("121.474"))
-    no_pickup = make_store(bound, latitude=D("31.232"), longitude=D("121.474"), pickup_enabled=False)
-    paused = make_store(bound, latitude=D("31.233"), longitude=D("121.474"), status="temporarily_closed")
+    no_pickup = make_store(
+        bound, latitude=D("31.232"), longitude=D("121.474"), pickup_enabled=False
+    )
+    paused = make_store(
+        bound, latitude=D("31.233"), longitude=D("121.474"), status="temporarily_closed"
+    )
     make_store(bound, latitude=D("31.2305"), longitude=D("121.4737"), status="closed")
     night = make_store(
         bound,
@@ -83,7 +100,10 @@ def test_nearest_filters_status_pickup_and_hours(bound):
     )
     everything = [n.store for n in selectors.nearest_stores(*ORIGIN)]
     assert everything == [open_one, no_pickup, paused, night]  # closed for good never shows
-    assert [n.store for n in selectors.nearest_stores(*ORIGIN, pickup_only=True)] == [open_one, night]
+    assert [n.store for n in selectors.nearest_stores(*ORIGIN, pickup_only=True)] == [
+        open_one,
+        night,
+    ]
     # Tuesday 2026-11-24 23:30 in Shanghai: the daytime stores (07:00–22:00) are closed
     late = datetime(2026, 11, 24, 23, 30, tzinfo=shanghai)
     assert [n.store for n in selectors.nearest_stores(*ORIGIN, open_only=True, at=late)] == [night]
@@ -127,10 +147,17 @@ def bulk_stores(merchant, n, seed=7):
     )
 
 
-def test_nearest_with_a_luckin_sized_chain_matches_brute_force(bound, django_assert_max_num_queries):
+def test_nearest_with_a_luckin_sized_chain_matches_brute_force(
+    bound, django_assert_max_num_queries
+):
     bulk_stores(bound, 9_100)
     every = list(Store.objects.all())
-    expected = [s.pk for _d, s in geo.rank_by_distance(*ORIGIN, every, lambda s: (s.latitude, s.longitude), limit=10)]
+    expected = [
+        s.pk
+        for _d, s in geo.rank_by_distance(
+            *ORIGIN, every, lambda s: (s.latitude, s.longitude), limit=10
+        )
+    ]
     with django_assert_max_num_queries(len(selectors.SEARCH_RADII_M)):
         found = selectors.nearest_stores(*ORIGIN, limit=10)
     assert [n.store.pk for n in found] == expected

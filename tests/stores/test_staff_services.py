@@ -39,7 +39,8 @@ def test_owner_adds_a_new_shopping_guide_at_two_stores(bound):
         "+8613800138000",
         "zhang.yue@example.com",
     )
-    assert membership.role == Role.SHOPPING_GUIDE and membership.merchant == bound
+    assert membership.role == Role.SHOPPING_GUIDE
+    assert membership.merchant == bound
     assert store_ids(membership) == {a.pk, b.pk}
     entry = AuditEntry.objects.get(action="staff.add")
     assert entry.after == {
@@ -50,7 +51,8 @@ def test_owner_adds_a_new_shopping_guide_at_two_stores(bound):
     }
     assert "password" not in str(entry.after)
     event = DomainEvent.objects.get(event_type="staff.member.added")
-    assert event.payload["id"] == membership.pk and event.payload["stores"] == sorted([a.pk, b.pk])
+    assert event.payload["id"] == membership.pk
+    assert event.payload["stores"] == sorted([a.pk, b.pk])
 
 
 def test_an_existing_account_joins_without_its_profile_or_password_changing(other_merchant, bound):
@@ -58,8 +60,10 @@ def test_an_existing_account_joins_without_its_profile_or_password_changing(othe
     make_staff(other_merchant, Role.OWNER, user=person)
     membership = staff.add_staff(actor_for(bound), username="LI.NA", role=Role.FINANCE)
     person.refresh_from_db()
-    assert membership.user == person and membership.role == Role.FINANCE
-    assert person.check_password("Her-own-pass-99") and person.display_name == "李娜"
+    assert membership.user == person
+    assert membership.role == Role.FINANCE
+    assert person.check_password("Her-own-pass-99")
+    assert person.display_name == "李娜"
 
 
 @pytest.mark.parametrize(
@@ -114,7 +118,9 @@ def test_stores_of_another_merchant_or_closed_ones_are_refused(other_merchant, b
         assert "stores" in exc.value.fields
 
 
-@pytest.mark.parametrize("role", [Role.OPERATOR, Role.STORE_MANAGER, Role.SHOPPING_GUIDE, Role.FINANCE])
+@pytest.mark.parametrize(
+    "role", [Role.OPERATOR, Role.STORE_MANAGER, Role.SHOPPING_GUIDE, Role.FINANCE]
+)
 def test_only_staff_managers_manage_staff(bound, role):
     actor = actor_for(bound, role)
     target = make_staff(bound, Role.FINANCE)
@@ -148,7 +154,8 @@ def test_change_role_and_stores_with_audit_and_event(bound):
     guide = make_store_staff(bound, Role.SHOPPING_GUIDE, a, b)
     staff.update_staff(actor_for(bound), guide, role=Role.STORE_MANAGER, stores=[b.pk, c.pk])
     guide.refresh_from_db()
-    assert guide.role == Role.STORE_MANAGER and store_ids(guide) == {b.pk, c.pk}
+    assert guide.role == Role.STORE_MANAGER
+    assert store_ids(guide) == {b.pk, c.pk}
     entry = AuditEntry.objects.get(action="staff.update")
     assert entry.before["stores"] == sorted([a.pk, b.pk])
     assert entry.after["stores"] == sorted([b.pk, c.pk])
@@ -185,7 +192,8 @@ def test_nobody_changes_their_own_role_or_deactivates_themselves(bound):
         staff.update_staff(actor, me, is_active=False)
     assert "is_active" in exc.value.fields
     me.refresh_from_db()
-    assert me.role == Role.OWNER and me.is_active
+    assert me.role == Role.OWNER
+    assert me.is_active
 
 
 def test_the_last_active_owner_stays(bound):
@@ -217,14 +225,15 @@ def test_deactivate_and_reactivate(bound):
     staff.deactivate_staff(owner, guide)
     staff.deactivate_staff(owner, guide)  # twice: nothing more happens
     guide.refresh_from_db()
-    assert not guide.is_active and guide.user.is_active  # the account itself stays
+    assert not guide.is_active
+    assert guide.user.is_active
     staff.reactivate_staff(owner, guide)
     guide.refresh_from_db()
     assert guide.is_active
     assert list(
-        AuditEntry.objects.filter(action__startswith="staff.").order_by("id").values_list(
-            "action", flat=True
-        )
+        AuditEntry.objects.filter(action__startswith="staff.")
+        .order_by("id")
+        .values_list("action", flat=True)
     ) == ["staff.deactivate", "staff.reactivate"]
 
 
@@ -248,7 +257,8 @@ def test_reset_password(bound):
     guide.user.refresh_from_db()
     assert guide.user.check_password("Flat-white-2026")
     entry = AuditEntry.objects.get(action="staff.password_reset")
-    assert entry.before is None and entry.after is None  # no secret in the log
+    assert entry.before is None
+    assert entry.after is None
 
 
 def test_a_shared_account_keeps_its_password(other_merchant, bound):

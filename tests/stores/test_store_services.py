@@ -39,11 +39,14 @@ def test_owner_creates_a_store_with_normalized_fields_audit_and_event(bound):
     assert store.phone == "+862162881234"
     assert store.opening_hours["mon"] == [["07:00", "21:00"]]
     assert store.opening_hours["sun"] == []
-    assert store.status == Store.Status.OPEN and store.pickup_enabled
+    assert store.status == Store.Status.OPEN
+    assert store.pickup_enabled
     entry = AuditEntry.objects.get(action="store.create")
-    assert entry.object_id == str(store.pk) and entry.after["code"] == "SH-JA-001"
+    assert entry.object_id == str(store.pk)
+    assert entry.after["code"] == "SH-JA-001"
     event = DomainEvent.objects.get(event_type="stores.store.created")
-    assert event.payload["code"] == "SH-JA-001" and event.payload["latitude"] == "31.229115"
+    assert event.payload["code"] == "SH-JA-001"
+    assert event.payload["latitude"] == "31.229115"
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,8 @@ def test_update_changes_only_what_is_given_and_records_before_after(bound):
     store.refresh_from_db()
     assert (store.name, store.pickup_enabled, store.city) == ("新天地店", False, "上海市")
     entry = AuditEntry.objects.get(action="store.update")
-    assert entry.before["name"] == "Old" and entry.after["name"] == "新天地店"
+    assert entry.before["name"] == "Old"
+    assert entry.after["name"] == "新天地店"
     event = DomainEvent.objects.get(event_type="stores.store.updated")
     assert event.payload["changed"] == ["name", "pickup_enabled"]
 
@@ -148,7 +152,8 @@ def test_store_manager_edits_allowed_fields_of_their_store_only(bound):
     assert set(exc.value.fields) == {"status"}
     mine.refresh_from_db()
     theirs.refresh_from_db()
-    assert mine.status == "temporarily_closed" and mine.phone == "+8613800138000"
+    assert mine.status == "temporarily_closed"
+    assert mine.phone == "+8613800138000"
     assert theirs.phone == ""
 
 
@@ -179,7 +184,8 @@ def test_another_merchants_store_is_not_found(other_merchant, bound):
     with pytest.raises(NotFound):
         services.close_store(actor_for(bound), theirs)
     theirs.refresh_from_db()
-    assert theirs.status == Store.Status.OPEN and theirs.name != "Hijacked"
+    assert theirs.status == Store.Status.OPEN
+    assert theirs.name != "Hijacked"
 
 
 def test_close_is_once_and_reopen_clears_the_date(bound):
@@ -188,14 +194,16 @@ def test_close_is_once_and_reopen_clears_the_date(bound):
     services.close_store(actor, store)
     services.close_store(actor, store)
     store.refresh_from_db()
-    assert store.status == Store.Status.CLOSED and store.closed_at is not None
+    assert store.status == Store.Status.CLOSED
+    assert store.closed_at is not None
     assert DomainEvent.objects.filter(event_type="stores.store.closed").count() == 1
     assert AuditEntry.objects.filter(action="store.close").count() == 1
     with pytest.raises(Forbidden):
         services.close_store(store_manager_of(bound, store), store)
     services.update_store(actor, store, {"status": "open"})
     store.refresh_from_db()
-    assert store.status == Store.Status.OPEN and store.closed_at is None
+    assert store.status == Store.Status.OPEN
+    assert store.closed_at is None
 
 
 def test_closing_through_update_emits_closed_too(bound):

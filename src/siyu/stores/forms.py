@@ -221,7 +221,13 @@ class StoreForm(StoreManagerForm):
 class NearestForm(forms.Form):
     lat = _coordinate(_("Latitude"), -90, 90, MAP_HINT)
     lng = _coordinate(_("Longitude"), -180, 180, _("Degrees east, e.g. 121.454906."))
-    limit = forms.IntegerField(label=_("How many"), min_value=1, max_value=50, initial=10)
+    limit = forms.IntegerField(
+        label=_("How many"),
+        min_value=1,
+        max_value=50,
+        required=False,
+        widget=forms.NumberInput(attrs={"placeholder": "10"}),
+    )
     radius_km = forms.DecimalField(
         label=_("Within (km)"),
         required=False,

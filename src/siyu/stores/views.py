@@ -197,7 +197,7 @@ def store_nearest(request: HttpRequest) -> HttpResponse:
         results = selectors.nearest_stores(
             form.cleaned_data["lat"],
             form.cleaned_data["lng"],
-            limit=form.cleaned_data["limit"],
+            limit=form.cleaned_data["limit"] or 10,
             pickup_only=form.cleaned_data["pickup"],
             open_only=form.cleaned_data["open_now"],
             radius_m=float(radius_km * 1000) if radius_km is not None else None,
