@@ -134,7 +134,7 @@ def make_thumbnail(
         if format == "JPEG":
             result.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
         else:
-            result.save(out, "WEBP", quality=quality, method=4)
+            result.save(out, "WEBP", quality=quality, method=3)
         return out.getvalue()
     finally:
         image.close()

@@ -24,6 +24,11 @@ class CategoryNode:
     def id(self) -> int:
         return self.category.pk
 
+    @property
+    def total_count(self) -> int:
+        """Products in this category and its subcategories."""
+        return self.product_count + sum(child.total_count for child in self.children)
+
 
 def categories() -> list[Category]:
     """Every category with its product count, depth-first in tree order (parents before children)."""
