@@ -71,8 +71,8 @@ def inspect_image(data: bytes, *, max_bytes: int | None = None) -> ImageInfo:
     try:
         if image.format not in ALLOWED_FORMATS:
             raise ImageRejected(
-                _("%(format)s images are not accepted; use JPEG, PNG, WebP or GIF.")
-                % {"format": image.format or _("This kind of")}
+                _("Only JPEG, PNG, WebP or GIF images are accepted (this one is %(format)s).")
+                % {"format": image.format or "?"}
             )
         width, height = image.size
         if width * height > MAX_PIXELS:
