@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from siyu.core.permissions import Role
@@ -289,7 +289,7 @@ class _StaffStoresMixin(forms.Form):
 
 class StaffAddForm(_StaffStoresMixin):
     mode = forms.ChoiceField(
-        label=_("Who"),
+        label=pgettext_lazy("add staff: new or existing login", "Who"),
         choices=[
             ("new", _("A new person: create their login")),
             ("existing", _("Someone with a Siyu login already (e.g. at another brand)")),
@@ -303,7 +303,9 @@ class StaffAddForm(_StaffStoresMixin):
         help_text=_("What they type to log in, e.g. zhang.yue."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
     )
-    display_name = forms.CharField(label=_("Name"), max_length=80, required=False)
+    display_name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), max_length=80, required=False
+    )
     phone = forms.CharField(
         label=_("Mobile"),
         max_length=20,

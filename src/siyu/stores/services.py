@@ -82,6 +82,22 @@ def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_phone(e164: str) -> str:
+    """``+862162881234`` → ``021 6288 1234``: Chinese numbers as dialled at home, others in full."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 86
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
 def _clean(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate the given store fields; ``(cleaned values, {field: reason})``."""
     cleaned: dict[str, Any] = {}

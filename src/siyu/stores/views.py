@@ -153,6 +153,7 @@ def store_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _forbidden(request)
     full = actor.can(Perm.STORES_MANAGE)
     initial = {name: getattr(store, name) for name in services.STORE_FIELDS}
+    initial["phone"] = services.display_phone(store.phone)
     data = request.POST if request.method == "POST" else None
     form: StoreManagerForm = (
         StoreForm(data, initial=initial, allow_closed=store.status == Store.Status.CLOSED)
