@@ -338,3 +338,20 @@ def test_create_with_an_idempotency_key_takes_effect_once(owner):
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert WebhookEndpoint.unscoped.count() == 1
+
+
+def test_list_queries_do_not_grow_with_rows(
+    owner, merchant, receiver, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    for n in range(3):
+        endpoint_for(receiver, merchant, description=f"e{n}")
+    for n in range(4):
+        emit_and_dispatch(merchant, django_capture_on_commit_callbacks, payload={"n": n})
+    # authentication and key bookkeeping, the count, the page
+    with django_assert_max_num_queries(5):
+        assert owner.get(f"{BASE}/endpoints").json()["count"] == 3
+    with django_assert_max_num_queries(5):
+        assert owner.get(f"{BASE}/deliveries").json()["count"] == 12
+    delivery_id = WebhookDelivery.unscoped.order_by("id").first().pk
+    with django_assert_max_num_queries(5):
+        assert len(owner.get(f"{BASE}/deliveries/{delivery_id}").json()["attempt_log"]) == 1

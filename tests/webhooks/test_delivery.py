@@ -490,3 +490,20 @@ def test_two_workers_racing_for_one_delivery_send_it_once(receiver, test_events)
     assert sorted(o is None for o in outcomes) == [False, True]
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.SUCCEEDED, 1)
+
+
+def test_old_finished_deliveries_are_pruned(merchant, receiver, django_capture_on_commit_callbacks):
+    from siyu.webhooks.tasks import prune_delivery_log
+
+    endpoint = endpoint_for(receiver, merchant)
+    for n in range(3):
+        emit_and_dispatch(merchant, django_capture_on_commit_callbacks, payload={"n": n})
+    old, recent, unfinished = deliveries_of(endpoint)
+    long_ago = timezone.now() - timedelta(days=sending.LOG_RETENTION_DAYS + 1)
+    WebhookDelivery.unscoped.filter(pk__in=[old.pk, unfinished.pk]).update(finished_at=long_ago)
+    WebhookDelivery.unscoped.filter(pk=unfinished.pk).update(status=Status.PENDING)
+
+    assert prune_delivery_log.call() == 1
+    assert [d.pk for d in deliveries_of(endpoint)] == [recent.pk, unfinished.pk]
+    assert not WebhookAttempt.unscoped.filter(delivery_id=old.pk).exists()
+    assert prune_delivery_log.call() == 0

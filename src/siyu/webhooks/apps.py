@@ -12,6 +12,7 @@ class WebhooksConfig(AppConfig):
 
         from siyu.core.scheduler import every
         from siyu.webhooks import consumers, events  # noqa: F401  (registers types and consumer)
-        from siyu.webhooks.tasks import sweep
+        from siyu.webhooks.tasks import prune_delivery_log, sweep
 
         every("webhooks.sweep", sweep, timedelta(seconds=10))
+        every("webhooks.prune_delivery_log", prune_delivery_log, timedelta(hours=1))

@@ -54,6 +54,8 @@ RESPONSE_HEADERS_LIMIT = 4096  # characters of answer headers kept
 ERROR_TEXT_LIMIT = 1000
 DISABLE_AFTER_FAILED_DELIVERIES = 20  # consecutive deliveries that failed for good
 SWEEP_BATCH = 200
+LOG_RETENTION_DAYS = 30  # finished deliveries (and their attempts) are kept this long
+PRUNE_BATCH = 1000
 
 Status = WebhookDelivery.Status
 Error = WebhookAttempt.Error
@@ -419,3 +421,25 @@ def recover_expired_leases(*, now: datetime | None = None, limit: int = SWEEP_BA
             )
         recovered += 1
     return recovered
+
+
+def prune_delivery_log(*, now: datetime | None = None, max_batches: int = 50) -> int:
+    """Delete finished deliveries older than the retention period, in small batches."""
+    cutoff = (now or clock.now()) - timedelta(days=LOG_RETENTION_DAYS)
+    deleted = 0
+    for _ in range(max_batches):
+        old = list(
+            WebhookDelivery.unscoped.filter(
+                status__in=[Status.SUCCEEDED, Status.FAILED], finished_at__lt=cutoff
+            )
+            .order_by("id")
+            .values_list("pk", flat=True)[:PRUNE_BATCH]
+        )
+        if not old:
+            break
+        # replays point at their original with SET_NULL: a replay outlives it fine
+        with transaction.atomic():
+            WebhookAttempt.unscoped.filter(delivery_id__in=old).delete()
+            WebhookDelivery.unscoped.filter(pk__in=old).delete()
+        deleted += len(old)
+    return deleted

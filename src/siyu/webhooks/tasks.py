@@ -29,3 +29,9 @@ def sweep() -> dict[str, int]:
     for claimed in claims:
         deliver_claimed.enqueue(claimed.delivery_id, claimed.token)
     return {"recovered": recovered, "claimed": len(claims)}
+
+
+@task()
+def prune_delivery_log() -> int:
+    """Hourly: forget finished deliveries older than 30 days (the log would grow forever)."""
+    return delivery.prune_delivery_log()
