@@ -729,13 +729,18 @@ def update_product(
     created_skus: list[Sku] = []
     with _unique_or_conflict(_("A SKU code or barcode was just taken by another change.")):
         product.save()
-        listed_position = 0
+        # listed SKUs take the order given; the ones left out follow them, in their old order
+        listed_count = sum(1 for row in rows if row.listed)
+        listed_position, kept_position = 0, listed_count
         for row in rows:
             target = row.sku or Sku(merchant=actor.merchant, product=product)
             snapshot = _sku_snapshot(target) if row.sku else None
-            position_of = listed_position if row.listed else target.position
             if row.listed:
-                listed_position += 1
+                position_of, listed_position = listed_position, listed_position + 1
+            elif skus is UNSET:
+                position_of = target.position
+            else:
+                position_of, kept_position = kept_position, kept_position + 1
             _apply_sku(target, row.data, names, position_of)
             if row.sku is None:
                 created_skus.append(target)
