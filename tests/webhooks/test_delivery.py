@@ -256,6 +256,15 @@ def test_a_long_answer_is_kept_truncated(merchant, receiver, django_capture_on_c
     assert attempt.response_body.startswith("字字字")
 
 
+def test_a_binary_answer_is_kept_readable(merchant, receiver, django_capture_on_commit_callbacks):
+    receiver.replies = [Reply(200, b"\x00\x01\xffok")]
+    endpoint = endpoint_for(receiver, merchant)
+    emit_and_dispatch(merchant, django_capture_on_commit_callbacks)
+    [attempt] = attempts_of(deliveries_of(endpoint)[0])
+    assert attempt.response_body == "\ufffd\x01\ufffdok"
+    assert deliveries_of(endpoint)[0].status == Status.SUCCEEDED
+
+
 def test_two_claims_of_the_same_delivery_only_one_sends(
     merchant, receiver, django_capture_on_commit_callbacks
 ):

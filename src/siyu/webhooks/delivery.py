@@ -214,7 +214,8 @@ def post(target: Target, body: bytes, headers: Mapping[str, str], timeout: float
                     break
                 if time.monotonic() - started > timeout:
                     raise httpx.ReadTimeout("the answer took longer than the timeout")
-            result.body = bytes(kept[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace")
+            text = bytes(kept[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace")
+            result.body = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     except httpx.TimeoutException as exc:
         result.status = None
         result.error_code = Error.TIMEOUT
