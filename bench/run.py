@@ -3,7 +3,8 @@
 Every ``bench/bench_*.py`` module's ``run()`` is called against a temporary
 SQLite database (or a temporary database on the PostgreSQL server given with
 ``--postgres URL``, dropped afterwards). Prints one table, and writes
-``bench/results/<name>.json`` per module with the machine it ran on.
+``bench/results/<name>.json`` (``<name>-postgresql.json``) per module with the
+machine it ran on.
 
     python bench/run.py                       # all, SQLite
     python bench/run.py --postgres postgres://postgres@127.0.0.1:5432/siyu
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         configure(Path(tmp), url, opts.redis)
         info = machine(database_label())
         rows: list[tuple[str, Any]] = []
+        suffix = "-postgresql" if opts.postgres else ""  # SQLite's and PostgreSQL's side by side
         started = time.monotonic()
         with tqdm(names, desc="bench", unit="module", file=sys.stderr) as bar:
             for name in bar:
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                         "machine": info,
                         "results": [r.as_dict() for r in results],
                     }
-                    (RESULTS_DIR / f"{name}.json").write_text(
+                    (RESULTS_DIR / f"{name}{suffix}.json").write_text(
                         json.dumps(document, indent=2, ensure_ascii=False) + "\n"
                     )
     print()
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Django {info['django']}; {info['database']} ({time.monotonic() - started:.0f} s)"
     )
     if not opts.no_save:
-        print(f"results: {RESULTS_DIR.relative_to(ROOT)}/<name>.json")
+        print(f"results: {RESULTS_DIR.relative_to(ROOT)}/<name>{suffix}.json")
     return 0
 
 

@@ -167,7 +167,9 @@ def login_table(logins: list[Login]) -> list[str]:
     widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(4)]
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True))
+        return "  ".join(
+            c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)
+        ).rstrip()
 
     return [line(headers), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
 
@@ -180,6 +182,8 @@ def _width(text: str) -> int:
 
 
 class Command(BaseCommand):
+    # The system checks run after --reset: a broken demo database is what --reset is for.
+    requires_system_checks: list[str] = []
     help = (
         "Build a demo merchant (a Shanghai coffee-and-bakery chain) in the data directory "
         "and serve it on http://127.0.0.1:8000 with a background worker."
@@ -208,6 +212,7 @@ class Command(BaseCommand):
         data_dir = Path(settings.DATA_DIR)
         if opts["reset"]:
             self._reset(data_dir)
+        self.check()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"Siyu demo — data in {data_dir}")
         started = time.monotonic()
