@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F
 
 from siyu.core import clock, ids
+from siyu.core.actors import Actor
 from siyu.core.backoff import backoff_seconds
 from siyu.core.models import DomainEvent
 from siyu.core.tenancy import merchant_context
@@ -374,7 +375,8 @@ def _count_on_endpoint(delivery: WebhookDelivery, status: str, result: HttpResul
     if failures >= DISABLE_AFTER_FAILED_DELIVERIES:
         from siyu.webhooks.services import disable_failing_endpoint
 
-        disable_failing_endpoint(delivery.merchant, delivery.endpoint_id, failures=failures)
+        system = Actor.system(delivery.merchant, label="Siyu webhooks")
+        disable_failing_endpoint(system, delivery.endpoint_id, failures=failures)
 
 
 def attempt(delivery_id: int) -> AttemptOutcome | None:

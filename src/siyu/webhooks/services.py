@@ -29,7 +29,6 @@ from siyu.core import audit, clock, events, ids
 from siyu.core.actors import Actor
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.events import EVENT_TYPES, envelope
-from siyu.core.models import Merchant
 from siyu.core.permissions import Perm
 from siyu.webhooks import delivery as sending
 from siyu.webhooks.events import ENDPOINT_DISABLED, PING
@@ -297,13 +296,14 @@ def rotate_secret(actor: Actor, endpoint_id: int, *, grace_hours: int = 0) -> Is
     return IssuedEndpoint(endpoint, secret)
 
 
-def disable_failing_endpoint(merchant: Merchant, endpoint_id: int, *, failures: int) -> bool:
-    """Switch off an endpoint whose deliveries keep failing (called by the sender).
+def disable_failing_endpoint(actor: Actor, endpoint_id: int, *, failures: int) -> bool:
+    """Switch off an endpoint whose deliveries keep failing (the sender calls it as the system).
 
     Returns True when this call disabled it (a conditional update: only one
     sender does, however many fail at the same moment).
     """
-    actor = Actor.system(merchant, label="Siyu webhooks")
+    actor.require(Perm.WEBHOOKS_MANAGE)
+    merchant = actor.merchant
     with transaction.atomic():
         now = clock.now()
         switched = WebhookEndpoint.unscoped.filter(
