@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -127,6 +128,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, Redis ------------------------------------------------------------
 
 REDIS_URL = env_str("SIYU_REDIS_URL", "")
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and SIYU_ENV == "test" and _XDIST_WORKER.startswith("gw"):
+    # Parallel test processes (pytest-xdist gw0, gw1, ...) each get their own Redis
+    # database, since tests clear the cache: gwN uses the URL's database + 1 + N.
+    _redis = urlsplit(REDIS_URL)
+    _redis_db = int(_redis.path.strip("/") or 0) + 1 + int(_XDIST_WORKER[2:])
+    REDIS_URL = urlunsplit(_redis._replace(path=f"/{_redis_db % 16}"))
 if REDIS_URL:
     CACHES = {
         "default": {
