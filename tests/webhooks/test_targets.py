@@ -129,3 +129,14 @@ def test_public_target_is_pinned_to_the_checked_address():
     )
     assert v6.connect_url() == "http://[2606:4700::1]:8080/x"
     assert v6.host_header() == "hooks.example.com:8080"
+
+
+def test_the_shared_tls_context_verifies_certificates_and_host_names():
+    import ssl
+
+    from siyu.webhooks.delivery import tls_context
+
+    context = tls_context()
+    assert context is tls_context()  # built once per process
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
