@@ -7,6 +7,7 @@ in yuan ("12.30") and become fen here, through ``siyu.core.money``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,10 +190,18 @@ def rows_from_skus(skus: list[Sku], option_names: list[str]) -> list[SkuRow]:
     ]
 
 
+# Digits, an optional decimal part, an optional ¥. A comma is accepted only as a thousands
+# separator ("1,280.00"): "30,5" is refused rather than read as ¥305 (in much of the world
+# the comma is the decimal mark), and "1e3" rather than read as ¥1000.
+AMOUNT_RE = re.compile(r"^¥?\s*(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+
+
 def _amount(text: str, *, required: bool) -> tuple[int | None, str | None]:
-    text = text.strip()
+    text = text.strip().replace("￥", "¥")  # the full-width sign of Chinese keyboards
     if not text:
         return None, (_("This field is required.") if required else None)
+    if not AMOUNT_RE.match(text):
+        return None, _("Enter an amount in yuan, e.g. 12.30.")
     try:
         return parse_amount(text), None
     except AmountError:
