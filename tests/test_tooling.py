@@ -294,6 +294,8 @@ def test_dev_counts_a_pytest_run_and_reports_its_exit_code(tmp_path, capsys):
     code, counts, _ = dev.run_pytest("sample", args, env)
     assert code == 1
     assert counts == {"passed": 1, "failed": 1, "skipped": 1}
+    code, counts, _ = dev.run_pytest("sample, quiet", [*args, "-q"], env)
+    assert (code, counts) == (1, {"passed": 1, "failed": 1, "skipped": 1})
 
     empty = tmp_path / "empty"
     empty.mkdir()
