@@ -1,6 +1,6 @@
 """The ``siyu`` command.
 
-``siyu demo | serve | worker | migrate | createmerchant | check`` and any other
+``siyu demo | serve | worker | migrate | createmerchant | check | openapi`` and any other
 Django management command (``siyu shell``, ``siyu makemigrations``...).
 ``--data DIR`` (anywhere on the line) chooses where the SQLite database and
 uploaded media live; it is the same as ``SIYU_DATA_DIR=DIR``.
@@ -20,6 +20,7 @@ commands:
   migrate          create or update the database tables
   createmerchant   create a merchant and its owner
   check            check configuration, database, migrations and static files
+  openapi          write the API's OpenAPI document (--check: fail if the file is stale)
   import, report   (arrive with later capabilities)
   <other>          any Django management command, e.g. `siyu shell`
 
