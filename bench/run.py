@@ -59,6 +59,10 @@ def machine(database: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "django": django.get_version(),
         "database": database,
+        # other work on the machine while the benchmarks ran (1, 5, 15 minute load averages)
+        "load_average": [round(x, 2) for x in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
     }
 
 
