@@ -64,20 +64,13 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def media_served(settings: Any) -> None:
-    """Serve uploads from the test's MEDIA_ROOT (the project URLconf fixes the folder when
-    it is imported, before tests move MEDIA_ROOT to a temporary one)."""
-    settings.ROOT_URLCONF = "tests.browser.urls"
-
-
-@pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
 
 
 @pytest.fixture
-def new_page(browser: Any, live_server: Any, media_served: None) -> Iterator[Any]:
+def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """``new_page(locale)`` opens a page in a fresh browser context (cookies, language)."""
     contexts: list[Any] = []
 

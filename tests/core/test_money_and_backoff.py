@@ -27,7 +27,9 @@ def test_parse_amount(text, fen):
     assert parse_amount(text) == fen
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.234", "-1", "NaN", "Infinity", "1e20"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1.234", "-1", "NaN", "Infinity", "1e20", "1e3", "30,5", "1,28", "12,345,6"]
+)
 def test_parse_amount_rejects(text):
     with pytest.raises(AmountError):
         parse_amount(text)

@@ -7,10 +7,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
-from django.views.static import serve
 
 from siyu.config.api import api
-from siyu.web.views import healthz
+from siyu.web.views import healthz, media
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
@@ -26,7 +25,6 @@ urlpatterns = [
 ]
 
 if settings.SERVE_MEDIA:
-    urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]
+
 handler404 = "siyu.web.views.not_found"

@@ -6,7 +6,8 @@ No float ever touches an amount. ``parse_amount("12.3")`` is ``1230``;
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 # ISO 4217 minor-unit exponents for the currencies a merchant is likely to use.
 MINOR_UNITS: dict[str, int] = {
@@ -39,6 +40,9 @@ SYMBOLS: dict[str, str] = {
     "CAD": "C$",
     "THB": "฿",
 }
+
+_PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 MAX_AMOUNT = 10**13  # ¥100 billion in fen: far above any real order, far below BIGINT
 
@@ -78,16 +82,20 @@ def parse_amount(
     elif isinstance(text, Decimal):
         value = text
     else:
-        cleaned = text.strip().replace(",", "")
-        for symbol in sorted(SYMBOLS.values(), key=len, reverse=True):
+        cleaned = text.strip()
+        for symbol in sorted([*SYMBOLS.values(), "￥", "元"], key=len, reverse=True):
             cleaned = cleaned.replace(symbol, "")
         cleaned = cleaned.strip()
         if not cleaned:
             raise AmountError("empty amount")
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation as exc:
-            raise AmountError(f"{text!r} is not a number") from exc
+        if "," in cleaned:
+            # a comma is only a thousands separator ("1,280.00"); "30,5" is not ¥305
+            if not _GROUPED.match(cleaned):
+                raise AmountError("use a dot for decimals; commas only between thousands")
+            cleaned = cleaned.replace(",", "")
+        if not _PLAIN.match(cleaned):
+            raise AmountError(f"{text!r} is not a number")
+        value = Decimal(cleaned)
     if not value.is_finite():
         raise AmountError("not a finite number")
     exponent = minor_units(currency)

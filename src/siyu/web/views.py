@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.db import connection
@@ -10,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django.views.static import serve
 
 from siyu.core.middleware import SESSION_MERCHANT_KEY, staff_memberships
 from siyu.core.permissions import Perm
@@ -50,6 +52,12 @@ def switch_merchant(request: HttpRequest) -> HttpResponse:
 @console_view(Perm.DASHBOARD_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "console/home.html", dashboard.overview(request.actor))  # type: ignore[attr-defined]
+
+
+@require_GET
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Uploaded files from MEDIA_ROOT (read per request) when Siyu serves media itself."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
 @require_GET
