@@ -158,11 +158,17 @@ def test_nearest_with_a_luckin_sized_chain_matches_brute_force(
             *ORIGIN, every, lambda s: (s.latitude, s.longitude), limit=10
         )
     ]
-    with django_assert_max_num_queries(len(selectors.SEARCH_RADII_M)):
+    # one ranking query per search radius, then one for the winners' rows
+    with django_assert_max_num_queries(len(selectors.SEARCH_RADII_M) + 1):
         found = selectors.nearest_stores(*ORIGIN, limit=10)
     assert [n.store.pk for n in found] == expected
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(2):
         selectors.nearest_stores(*ORIGIN, limit=10, radius_m=50_000)
+    # open at 03:00 on a Monday: nowhere, so every radius is searched; each store's hours
+    # are read once, in batches growing from the nearest (13 queries measured)
+    with django_assert_max_num_queries(13):
+        late = datetime(2026, 11, 23, 3, 0)
+        assert selectors.nearest_stores(*ORIGIN, open_only=True, at=late) == []
 
 
 def test_staff_members_filters(other_merchant, bound):

@@ -171,11 +171,7 @@ def weekly_intervals(hours: WeeklyHours) -> list[Interval]:
     """Open intervals over two consecutive weeks, sorted, merged where they touch."""
     raw: list[tuple[int, int]] = []
     for day_index, day in enumerate(DAYS):
-        for pair in hours.get(day) or []:
-            opens = parse_time(pair[0])
-            closes = parse_time(pair[1], closing=True)
-            if opens is None or closes is None or opens == closes:
-                continue
+        for opens, closes in _ranges_of(hours, day):
             closes_at = closes if closes > opens else closes + DAY_MINUTES
             start = day_index * DAY_MINUTES + opens
             raw.append((start, day_index * DAY_MINUTES + closes_at))
@@ -201,10 +197,30 @@ def _minute_of_week(moment: datetime) -> int:
     return moment.weekday() * DAY_MINUTES + moment.hour * 60 + moment.minute
 
 
+def _ranges_of(hours: WeeklyHours, day: str) -> list[tuple[int, int]]:
+    parsed = []
+    for pair in hours.get(day) or []:
+        opens = parse_time(pair[0])
+        closes = parse_time(pair[1], closing=True)
+        if opens is not None and closes is not None and opens != closes:
+            parsed.append((opens, closes))
+    return parsed
+
+
 def is_open_at(hours: WeeklyHours, moment: datetime) -> bool:
-    """Whether the hours cover ``moment`` (a datetime in the store's local time)."""
-    now = _minute_of_week(moment)
-    return any(i.start <= now < i.end for i in weekly_intervals(hours))
+    """Whether the hours cover ``moment`` (a datetime in the store's local time).
+
+    Looks only at the day's ranges and at the previous day's ranges that run
+    past midnight, so it stays cheap enough to filter thousands of stores.
+    """
+    now = moment.hour * 60 + moment.minute
+    today = moment.weekday()
+    for opens, closes in _ranges_of(hours, DAYS[today]):
+        if opens <= now < (closes if closes > opens else DAY_MINUTES):
+            return True
+    return any(
+        closes < opens and now < closes for opens, closes in _ranges_of(hours, DAYS[today - 1])
+    )
 
 
 def next_change(hours: WeeklyHours, moment: datetime) -> datetime | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, FloatField, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from siyu.core import clock
 from siyu.core.models import Membership, Merchant
@@ -19,6 +21,9 @@ from siyu.stores.models import Store, StoreStaff
 # enough stores; the last step covers the whole Earth.
 SEARCH_RADII_M: tuple[float, ...] = (5_000, 25_000, 150_000, 1_000_000, geo.HALF_CIRCUMFERENCE_M)
 MAX_NEAREST = 100
+# "Open now" needs each candidate's hours: read for the nearest first, in growing batches.
+HOURS_BATCH = 64
+HOURS_BATCH_MAX = 4096
 
 
 def stores(
@@ -134,8 +139,35 @@ def nearest_stores(
         base = base.filter(status=Store.Status.OPEN)
     if pickup_only:
         base = base.filter(pickup_enabled=True)
+    open_by_pk: dict[int, bool] = {}  # each store's hours are read and checked at most once
+    open_by_hours: dict[str, bool] = {}  # a chain has few distinct weekly schedules
+
+    def is_open(raw: str | None) -> bool:
+        key = raw or "{}"
+        if key not in open_by_hours:
+            open_by_hours[key] = hours.is_open_at(json.loads(key), moment)
+        return open_by_hours[key]
+
+    def nearest_open(ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """The first ``limit`` open stores of ``ranked``, reading hours in growing batches."""
+        chosen: list[tuple[float, int]] = []
+        start, size = 0, HOURS_BATCH
+        while start < len(ranked) and len(chosen) < limit:
+            chunk = ranked[start : start + size]
+            unknown = [pk for _d, pk in chunk if pk not in open_by_pk]
+            if unknown:
+                # the hours as text, decoded once per distinct schedule rather than per store
+                weekly = base.filter(pk__in=unknown).annotate(
+                    hours_text=Cast("opening_hours", TextField())
+                )
+                for pk, text in weekly.values_list("pk", "hours_text"):
+                    open_by_pk[pk] = is_open(text)
+            chosen += [(d, pk) for d, pk in chunk if open_by_pk.get(pk)]
+            start, size = start + size, min(size * 4, HOURS_BATCH_MAX)
+        return chosen[:limit]
+
     radii = (radius_m,) if radius_m is not None else SEARCH_RADII_M
-    found: list[tuple[float, Store]] = []
+    found: list[tuple[float, int]] = []
     for radius in radii:
         box = geo.bounding_box(lat, lng, radius)
         in_lng = Q()
@@ -143,26 +175,34 @@ def nearest_stores(
             in_lng |= Q(
                 longitude__gte=_edge(lo, ROUND_FLOOR), longitude__lte=_edge(hi, ROUND_CEILING)
             )
-        candidates: list[Store] = list(
+        # only what the ranking needs; the winners' full rows are read once at the end
+        rows = (
             base.filter(
                 in_lng,
                 latitude__gte=_edge(box.min_lat, ROUND_FLOOR),
                 latitude__lte=_edge(box.max_lat, ROUND_CEILING),
             )
+            .annotate(lat=Cast("latitude", FloatField()), lng=Cast("longitude", FloatField()))
+            .values_list("pk", "lat", "lng")
         )
-        if open_only:
-            candidates = [s for s in candidates if hours.is_open_at(s.opening_hours, moment)]
-        found = geo.rank_by_distance(
-            lat,
-            lng,
-            candidates,
-            lambda s: (s.latitude, s.longitude),
-            limit=limit,
-            max_distance_m=radius,
-        )
+        ranked = [
+            (d, row[0])
+            for d, row in geo.rank_by_distance(
+                lat,
+                lng,
+                rows,
+                lambda row: (row[1], row[2]),
+                limit=None if open_only else limit,
+                max_distance_m=radius,
+            )
+        ]
+        found = nearest_open(ranked) if open_only else ranked
         if len(found) >= limit:
             break
-    return [NearbyStore(store, round(d)) for d, store in found]
+    if not found:
+        return []
+    by_pk = Store.objects.in_bulk([pk for _d, pk in found])
+    return [NearbyStore(by_pk[pk], round(d)) for d, pk in found]
 
 
 def _edge(value: float, rounding: str) -> Decimal:
