@@ -114,15 +114,20 @@ def test_the_demo_seeds_every_app_that_has_a_generator_in_dependency_order():
 def test_demo_login_table_aligns_chinese_text():
     rows = demo_command.login_table(
         [
-            demo_command.Login("店长", "sm1", "pw", "静安寺店"),
-            demo_command.Login("owner", "owner", "pw", "every permission"),
+            demo_command.Login("店长", "sm1", "pw-1", "静安寺店"),
+            demo_command.Login("shopping_guide", "guide", "pw-2", "every permission"),
         ]
     )
-    # each column starts at the same terminal column on every line (CJK is two columns wide)
-    starts = {demo_command._width(row.split("sm1")[0]) for row in rows if "sm1" in row}
-    starts |= {demo_command._width(row.split("owner  ")[0] + "owner  ") for row in rows[3:]}
-    assert len(rows) == 4
-    assert starts == {demo_command._width(rows[0].split("username")[0])}
+    assert len(rows) == 4  # header, rule, two logins
+    # the usernames and passwords start at the same terminal column on every line, where a
+    # Chinese character takes two columns
+    for header, cells in (("username", ("sm1", "guide")), ("password", ("pw-1", "pw-2"))):
+        column = demo_command._width(rows[0].split(header)[0])
+        for row, cell in zip(rows[2:], cells, strict=True):
+            start = re.search(rf"\b{re.escape(cell)}\b", row)
+            assert start is not None
+            assert demo_command._width(row[: start.start()]) == column, rows
+    assert all(row == row.rstrip() for row in rows)
 
 
 def test_demo_reset_wipes_the_data_directory_and_builds_afresh_from_the_command_line(tmp_path):
