@@ -202,6 +202,27 @@ def test_duplicate_code_is_shown_on_the_code_field(merchant):
     assert Store.unscoped.filter(merchant=merchant).count() == 1
 
 
+def test_store_list_filters(merchant):
+    make_store(merchant, name="静安寺店", district="静安区")
+    make_store(merchant, name="徐家汇店", district="徐汇区", pickup_enabled=False)
+    make_store(
+        merchant, name="国贸店", city="北京市", district="朝阳区", status="temporarily_closed"
+    )
+    client = staff_client(merchant, Role.FINANCE)
+    url = reverse("stores:store_list")
+
+    def names(**query):
+        page = html(client.get(url, query))
+        return {n for n in ("静安寺店", "徐家汇店", "国贸店") if n in page}
+
+    assert names() == {"静安寺店", "徐家汇店", "国贸店"}
+    assert names(city="上海市") == {"静安寺店", "徐家汇店"}
+    assert names(city="上海市", district="徐汇区") == {"徐家汇店"}
+    assert names(status="temporarily_closed") == {"国贸店"}
+    assert names(pickup="no") == {"徐家汇店"}
+    assert names(q="静安") == {"静安寺店"}
+
+
 def test_store_manager_edits_their_store_with_the_small_form(merchant):
     mine, other = make_store(merchant, name="Mine"), make_store(merchant, name="Other")
     client = client_for(merchant, Role.STORE_MANAGER, mine)
@@ -432,3 +453,13 @@ def test_pages_are_translated(merchant):
     )
     assert "员工与角色" in html(client.get(reverse("stores:staff_list"), headers=zh))
     assert "附近门店" in html(client.get(reverse("stores:store_nearest"), headers=zh))
+
+
+def test_platform_admin_lists_stores_of_every_merchant(client, merchant, other_merchant):
+    make_store(merchant, name="Ours")
+    make_store(other_merchant, name="Theirs")
+    admin = User.objects.create_superuser("root", "root@example.com", "Admin-pass-2026")
+    client.force_login(admin)
+    page = html(client.get("/admin/stores/store/"))
+    assert "Ours" in page
+    assert "Theirs" in page

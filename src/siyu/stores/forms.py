@@ -120,16 +120,26 @@ class OpeningHoursField(forms.Field):
 class StoreFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     city = forms.ChoiceField(label=_("City"), required=False)
+    district = forms.ChoiceField(label=_("District"), required=False)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any")), *Store.Status.choices]
     )
     pickup = forms.ChoiceField(label=_("Pickup"), required=False, choices=YES_NO)
 
-    def __init__(self, *args: Any, cities: Iterable[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        cities: Iterable[str] = (),
+        districts: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         city = self.fields["city"]
         assert isinstance(city, forms.ChoiceField)
         city.choices = [("", _("All cities")), *((c, c) for c in cities)]
+        district = self.fields["district"]
+        assert isinstance(district, forms.ChoiceField)
+        district.choices = [("", _("All districts")), *((d, d) for d in districts)]
 
 
 def _coordinate(

@@ -55,11 +55,16 @@ def _store_choices() -> list[tuple[int, str]]:
 @console_view(Perm.STORES_VIEW)
 def store_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    form = StoreFilterForm(request.GET or None, cities=selectors.cities())
+    form = StoreFilterForm(
+        request.GET or None,
+        cities=selectors.cities(),
+        districts=selectors.districts(request.GET.get("city", "")),
+    )
     filters = form.cleaned_data if form.is_valid() else {}
     stores = selectors.stores_with_staff_count(
         q=filters.get("q") or "",
         city=filters.get("city") or "",
+        district=filters.get("district") or "",
         status=filters.get("status") or "",
         pickup=yes_no(filters.get("pickup")),
     )
