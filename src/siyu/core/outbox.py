@@ -82,8 +82,9 @@ def dispatch_pending(*, batch_size: int = 200, max_batches: int = 50) -> Dispatc
                                 "next_attempt_at": now + timedelta(seconds=backoff_seconds(1)),
                             },
                         )
-                DomainEvent.unscoped.filter(pk=event.pk).update(dispatched_at=now)
                 report.dispatched += 1
+            # one UPDATE per batch: the rows are locked by us until this commit
+            DomainEvent.unscoped.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
         if len(events) < batch_size:
             break
     report.retried, report.recovered, report.gave_up = _retry_due(report)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import random
 import shutil
 import sys
@@ -240,9 +239,7 @@ class Command(BaseCommand):
         connection.close()  # the server and worker open their own connections
         from siyu.core.management.commands.serve import serve
 
-        # granian warns above 2 threads per core plus one; the demo needs no more
-        threads = min(8, 2 * (os.cpu_count() or 1) + 1)
-        serve(opts["host"], opts["port"], threads=threads, with_worker=True)
+        serve(opts["host"], opts["port"], with_worker=True)
 
     def _reset(self, data_dir: Path) -> None:
         db = settings.DATABASES["default"]

@@ -10,6 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def default_threads() -> int:
+    """Blocking threads per web worker: enough to overlap database waits, not more than granian likes."""
+    return min(8, 2 * (os.cpu_count() or 1) + 1)
+
+
 def start_worker_process() -> subprocess.Popen[bytes]:
     """``siyu worker`` as a child process (the demo and ``serve --with-worker``)."""
     return subprocess.Popen(
@@ -29,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(os.environ.get("SIYU_WEB_THREADS", "8")),
+            default=int(os.environ.get("SIYU_WEB_THREADS", str(default_threads()))),
             help="blocking threads per worker process",
         )
         parser.add_argument(
@@ -47,7 +52,7 @@ class Command(BaseCommand):
 
 
 def serve(
-    host: str, port: int, *, workers: int = 1, threads: int = 8, with_worker: bool = False
+    host: str, port: int, *, workers: int = 1, threads: int | None = None, with_worker: bool = False
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -60,7 +65,7 @@ def serve(
             port=port,
             interface=Interfaces.WSGI,
             workers=workers,
-            blocking_threads=threads,
+            blocking_threads=threads or default_threads(),
             log_access=False,
         ).serve()
     finally:
