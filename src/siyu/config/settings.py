@@ -47,7 +47,14 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("SIYU_ENV=production needs SIYU_ALLOWED_HOSTS (comma-separated).")
 CSRF_TRUSTED_ORIGINS = env_list("SIYU_CSRF_TRUSTED_ORIGINS", [])
 
+# Siyu's apps come first: where two catalogues translate the same English text
+# (e.g. "Filter"), the app listed first wins, and ours should beat the admin's.
 INSTALLED_APPS = [
+    "siyu.core",
+    "siyu.stores",
+    "siyu.catalog",
+    "siyu.webhooks",
+    "siyu.web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,11 +63,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "django_tasks_db",
-    "siyu.core",
-    "siyu.stores",
-    "siyu.catalog",
-    "siyu.webhooks",
-    "siyu.web",
 ]
 
 MIDDLEWARE = [
