@@ -907,8 +907,14 @@ def set_product_status(actor: Actor, product: Product, status: str) -> Product:
     problem = _status_problem(product, status, list(Sku.objects.filter(product=product)))
     if problem:
         raise InvalidInput(problem, fields={"status": problem})
+    _apply_status(actor, product, status)
+    return product
+
+
+def _apply_status(actor: Actor, product: Product, status: str) -> None:
+    """Change a locked, already validated product's status; audit and emit when it changed."""
     if product.status == status:
-        return product
+        return
     old = product.status
     product.status = status
     product.save(update_fields=["status", "updated_at"])
@@ -920,7 +926,6 @@ def set_product_status(actor: Actor, product: Product, status: str) -> Product:
         after={"status": status},
     )
     _emit_status(actor, product, old)
-    return product
 
 
 @transaction.atomic
@@ -971,20 +976,8 @@ def bulk_set_status(actor: Actor, product_ids: Sequence[int], status: str) -> li
         )
     result = []
     for pk in wanted:
-        product = products[pk]
-        if product.status != status:
-            old = product.status
-            product.status = status
-            product.save(update_fields=["status", "updated_at"])
-            audit.record(
-                actor,
-                "catalog.product.status",
-                product,
-                before={"status": old},
-                after={"status": status},
-            )
-            _emit_status(actor, product, old)
-        result.append(product)
+        _apply_status(actor, products[pk], status)
+        result.append(products[pk])
     return result
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from PIL import Image
@@ -16,6 +15,7 @@ from siyu.core.actors import Actor
 from siyu.core.models import Merchant
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import next_id
+from siyu.stores import testing as stores_testing
 from siyu.stores.models import Store
 
 
@@ -102,20 +102,10 @@ def make_sized_product(merchant: Merchant, name: str = "Latte", **fields: Any) -
 
 
 def make_store(merchant: Merchant, code: str | None = None, **fields: Any) -> Store:
-    """A store row (the stores app owns its services; the catalog only refers to stores)."""
-    n = next_id()
-    defaults: dict[str, Any] = {
-        "merchant": merchant,
-        "code": code or f"S{n:03d}",
-        "name": f"Store {n}",
-        "city": "Shanghai",
-        "address": f"{n} Nanjing West Road",
-        "latitude": Decimal("31.230416"),
-        "longitude": Decimal("121.473701"),
-    }
-    defaults.update(fields)
-    with merchant_context(merchant):
-        return Store.objects.create(**defaults)
+    """A store row, made by the stores app's factory (the catalog only refers to stores)."""
+    if code is not None:
+        fields["code"] = code
+    return stores_testing.make_store(merchant, **fields)
 
 
 def first_sku(product: Product) -> Sku:

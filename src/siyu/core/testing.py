@@ -42,16 +42,20 @@ def actor_for(merchant: Merchant, role: str = Role.OWNER) -> Actor:
     return Actor.for_membership(make_staff(merchant, role))
 
 
-def staff_client(merchant: Merchant, role: str = Role.OWNER) -> Client:
-    """A test client logged in as a new staff member of ``merchant`` with ``role``."""
-    membership = make_staff(merchant, role)
+def login(membership: Membership) -> Client:
+    """A console client logged in as ``membership``'s user, working at its merchant."""
     client = Client()
     client.force_login(membership.user)
     session = client.session
-    session["siyu_merchant_id"] = merchant.pk
+    session["siyu_merchant_id"] = membership.merchant_id
     session.save()
     client.membership = membership  # type: ignore[attr-defined]
     return client
+
+
+def staff_client(merchant: Merchant, role: str = Role.OWNER) -> Client:
+    """A test client logged in as a new staff member of ``merchant`` with ``role``."""
+    return login(make_staff(merchant, role))
 
 
 def api_client(merchant: Merchant, role: str = Role.OWNER) -> Client:

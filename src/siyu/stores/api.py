@@ -255,7 +255,7 @@ class StaffOut(Schema):
 
     @staticmethod
     def resolve_stores(obj: Membership) -> list[Store]:
-        return [a.store for a in obj.store_assignments.all()]  # type: ignore[attr-defined]
+        return [a.store for a in obj.store_assignments.all()]
 
 
 ROLES_TEXT = ", ".join(f"`{r}`" for r in Role.values)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from siyu.core.permissions import Role
 from siyu.stores import hours
 from siyu.stores.models import Store
+from siyu.stores.services import STORE_FIELDS
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -192,20 +193,7 @@ class StoreManagerForm(forms.Form):
 class StoreForm(StoreManagerForm):
     """Every field of a store (owners and operators)."""
 
-    field_order = [
-        "code",
-        "name",
-        "province",
-        "city",
-        "district",
-        "address",
-        "latitude",
-        "longitude",
-        "phone",
-        "opening_hours",
-        "pickup_enabled",
-        "status",
-    ]
+    field_order = list(STORE_FIELDS)
 
     code = forms.CharField(
         label=_("Store code"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.test import Client
-
 from siyu.core.actors import Actor
 from siyu.core.models import Membership, Merchant
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
-from siyu.core.testing import make_staff, next_id
+from siyu.core.testing import login, make_staff, next_id
+
+__all__ = ["login", "make_store", "make_store_staff", "store_manager_of"]
 from siyu.stores.models import Store, StoreStaff
 
 WEEKDAYS_7_TO_21 = {day: [["07:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
@@ -56,14 +56,3 @@ def make_store_staff(
 
 def store_manager_of(merchant: Merchant, *stores: Store) -> Actor:
     return Actor.for_membership(make_store_staff(merchant, Role.STORE_MANAGER, *stores))
-
-
-def login(membership: Membership) -> Client:
-    """A console client logged in as ``membership``'s user at its merchant."""
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session["siyu_merchant_id"] = membership.merchant_id
-    session.save()
-    client.membership = membership  # type: ignore[attr-defined]
-    return client

@@ -285,7 +285,7 @@ def _membership_or_404(actor: Actor, pk: int) -> Membership:
 
 
 def _edit_form(actor: Actor, membership: Membership, data: Any = None) -> StaffEditForm:
-    assignments = membership.store_assignments.all()  # type: ignore[attr-defined]
+    assignments = membership.store_assignments.all()
     form = StaffEditForm(
         data,
         grantable=GRANTABLE_ROLES.get(actor.role, ()),
