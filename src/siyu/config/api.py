@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 
 from siyu.catalog.api import router as catalog_router
 from siyu.core.api import router as core_router
@@ -35,7 +36,14 @@ kept for 24 hours.
 of "<t>.<body>" with the endpoint secret>`.
 """
 
+class Utf8JSONRenderer(JSONRenderer):
+    """Chinese names stay readable in answers ("门店", not "\\u95e8\\u5e97")."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
     title="Siyu API",
     version="1",
     description=API_DESCRIPTION,
