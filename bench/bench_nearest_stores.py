@@ -32,7 +32,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _layout(rng: random.Random) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    cities = [(rng.uniform(22, 41), rng.uniform(102, 122)) for _ in range(29)] + [(31.2304, 121.4737)]
+    cities = [(rng.uniform(22, 41), rng.uniform(102, 122)) for _ in range(29)] + [
+        (31.2304, 121.4737)
+    ]
     positions = []
     for i in range(STORES):
         if i % 5 < 3:
@@ -53,9 +55,15 @@ def run() -> list[Result]:
     Store.unscoped.bulk_create(
         [
             Store(
-                merchant=merchant, code=f"L{i:05d}", name=f"Store {i}", city="c", address="a",
-                latitude=Decimal(f"{lat:.6f}"), longitude=Decimal(f"{lng:.6f}"),
-                opening_hours=EVERY_DAY, pickup_enabled=i % 4 != 0,
+                merchant=merchant,
+                code=f"L{i:05d}",
+                name=f"Store {i}",
+                city="c",
+                address="a",
+                latitude=Decimal(f"{lat:.6f}"),
+                longitude=Decimal(f"{lng:.6f}"),
+                opening_hours=EVERY_DAY,
+                pickup_enabled=i % 4 != 0,
             )
             for i, (lat, lng) in enumerate(positions)
         ],
@@ -66,7 +74,10 @@ def run() -> list[Result]:
     cases = [
         ("nearest 10", {}),
         ("nearest 10 within 5 km", {"radius_m": 5000}),
-        ("nearest 10 open now with pickup (noon)", {"open_only": True, "pickup_only": True, "at": noon}),
+        (
+            "nearest 10 open now with pickup (noon)",
+            {"open_only": True, "pickup_only": True, "at": noon},
+        ),
         ("nearest 10 open now (03:00, none open: worst case)", {"open_only": True, "at": night}),
     ]
     results: list[Result] = []
@@ -83,6 +94,8 @@ def run() -> list[Result]:
             times.sort()
             p95 = times[int(len(times) * 0.95)]
             note = f"{STORES} stores, {len(points)} points; at most {max(queries)} queries"
-            results.append(Result(f"{label}, p50", "ms", statistics.median(times), len(points), note))
+            results.append(
+                Result(f"{label}, p50", "ms", statistics.median(times), len(points), note)
+            )
             results.append(Result(f"{label}, p95", "ms", p95, len(points), note))
     return results

@@ -36,6 +36,7 @@ kept for 24 hours.
 of "<t>.<body>" with the endpoint secret>`.
 """
 
+
 class Utf8JSONRenderer(JSONRenderer):
     """Chinese names stay readable in answers ("门店", not "\\u95e8\\u5e97")."""
 
