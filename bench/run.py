@@ -14,6 +14,7 @@ machine it ran on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -40,12 +41,10 @@ def bench_names() -> list[str]:
 
 
 def cpu_model() -> str:
-    try:
+    with contextlib.suppress(OSError):  # not Linux: fall back to what platform knows
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return platform.processor() or platform.machine()
 
 

@@ -10,6 +10,7 @@ database so that a later start prints them again.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import random
@@ -148,11 +149,9 @@ def save_logins(path: Path, logins: list[Login]) -> None:
 
 def load_logins(path: Path, merchant: Merchant) -> list[Login]:
     """The logins printed when the demo was built; else its staff with the demo password."""
-    try:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # missing or damaged
         rows = json.loads(path.read_text(encoding="utf-8"))
         return [Login(r["role"], r["username"], r["password"], r.get("note", "")) for r in rows]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
     memberships = (
         Membership.objects.select_related("user")
         .filter(merchant=merchant, is_active=True)
