@@ -8,6 +8,12 @@ from ninja.renderers import JSONRenderer
 from siyu.catalog.api import router as catalog_router
 from siyu.core.api import router as core_router
 from siyu.core.apikit import AUTH, install_error_handlers
+from siyu.customers.api import router as customers_router
+from siyu.inventory.api import router as inventory_router
+from siyu.orders.api import router as orders_router
+from siyu.payments.api import notify_router
+from siyu.payments.api import router as payments_router
+from siyu.storefront.api import router as storefront_router
 from siyu.stores.api import router as stores_router
 from siyu.stores.api import staff_router
 from siyu.webhooks.api import router as webhooks_router
@@ -60,3 +66,9 @@ api.add_router("/stores", stores_router)
 api.add_router("/staff", staff_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/customers", customers_router)
+api.add_router("/inventory", inventory_router)
+api.add_router("/orders", orders_router)
+api.add_router("/payments", payments_router)
+api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
+api.add_router("/storefront/{merchant_slug}", storefront_router)  # customer session

@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "siyu.stores",
     "siyu.catalog",
     "siyu.webhooks",
+    "siyu.customers",
+    "siyu.inventory",
+    "siyu.orders",
+    "siyu.payments",
+    "siyu.storefront",
     "siyu.web",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -76,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "siyu.core.middleware.TenancyMiddleware",
+    "siyu.customers.middleware.StorefrontMiddleware",
     "siyu.core.middleware.IdempotencyMiddleware",
 ]
 
@@ -233,6 +239,19 @@ WEBHOOK_MAX_ATTEMPTS = env_int("SIYU_WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("SIYU_WEBHOOK_ALLOW_PRIVATE", default=not PRODUCTION)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("SIYU_IDEMPOTENCY_TTL_HOURS", 24)
 API_PAGE_SIZE_MAX = 200
+
+# The shop. PUBLIC_URL is how payment providers and customers reach this site
+# (notification and return addresses are built from it).
+PUBLIC_URL = env_str("SIYU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+ORDER_PAYMENT_MINUTES = env_int("SIYU_ORDER_PAYMENT_MINUTES", 15)
+PAYMENT_GATEWAYS = env_list("SIYU_PAYMENT_GATEWAYS", ["sandbox"])
+# The sandbox gateway signs its notifications with this key (derived from the secret key unless set).
+SANDBOX_GATEWAY_KEY = env_str("SIYU_SANDBOX_GATEWAY_KEY", "") or f"sandbox:{SECRET_KEY}"
+SMS_BACKEND = env_str("SIYU_SMS_BACKEND", "outbox")
+OTP_TTL_SECONDS = env_int("SIYU_OTP_TTL_SECONDS", 300)
+OTP_RESEND_SECONDS = env_int("SIYU_OTP_RESEND_SECONDS", 60)
+OTP_MAX_SENDS_PER_HOUR = env_int("SIYU_OTP_MAX_SENDS_PER_HOUR", 5)
+OTP_MAX_ATTEMPTS = env_int("SIYU_OTP_MAX_ATTEMPTS", 5)
 
 if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -21,6 +21,12 @@ urlpatterns = [
     path("console/stores/", include("siyu.stores.urls")),
     path("console/catalog/", include("siyu.catalog.urls")),
     path("console/webhooks/", include("siyu.webhooks.urls")),
+    path("console/customers/", include("siyu.customers.urls")),
+    path("console/inventory/", include("siyu.inventory.urls")),
+    path("console/orders/", include("siyu.orders.urls")),
+    path("console/payments/", include("siyu.payments.urls")),
+    path("sandbox/", include("siyu.payments.sandbox_urls")),
+    path("s/<slug:merchant_slug>/", include("siyu.storefront.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,7 +2,8 @@
 
 ``siyu demo`` builds one believable merchant by calling ``seed(ctx)`` in each
 app's ``demo.py`` in dependency order (stores before catalog, and so on).
-Generators draw every random choice from ``ctx.rng`` (seeded, so a demo is
+``STEPS`` is an int, or a function of ``ctx.options`` when the amount of work
+depends on them (``--customers N``). Generators draw every random choice from ``ctx.rng`` (seeded, so a demo is
 reproducible), report progress through ``ctx.advance``, and add the logins
 they create to ``ctx.logins`` so the command can print them.
 """
@@ -37,3 +38,5 @@ class DemoContext:
     logins: list[Login] = field(default_factory=list)
     # what one generator leaves for the next (e.g. "stores": [Store, ...])
     shared: dict[str, Any] = field(default_factory=dict)
+    # command-line choices, e.g. {"customers": 20000} from `siyu demo --customers N`
+    options: dict[str, Any] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from siyu.core.tenancy import merchant_context
 SESSION_MERCHANT_KEY = "siyu_merchant_id"
 STAFF_PREFIXES = ("/console/", "/guide/")
 API_PREFIX = "/api/"
+STOREFRONT_API_PREFIX = "/api/v1/storefront/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -92,6 +94,27 @@ class TenancyMiddleware:
             return self.get_response(request)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sends an API write: the merchant and a stable principal id (idempotency scope)."""
+
+    merchant: Merchant
+    principal: str
+
+
+def caller_of(request: HttpRequest) -> Caller | None:
+    """A staff member or API key (``siyu_actor``), else a logged-in storefront customer."""
+    actor: Actor | None = getattr(request, "siyu_actor", None)
+    customer = getattr(request, "siyu_customer", None)
+    if request.path_info.startswith(STOREFRONT_API_PREFIX):
+        if customer is not None:
+            return Caller(customer.merchant, f"customer:{customer.pk}")
+        return None
+    if actor is not None:
+        return Caller(actor.merchant, actor.principal)
+    return None
+
+
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 STALE_CLAIM = timedelta(minutes=5)
 
@@ -123,12 +146,12 @@ class IdempotencyMiddleware:
         if request.method not in UNSAFE_METHODS or not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
         key = request.META.get("HTTP_IDEMPOTENCY_KEY")
-        actor: Actor | None = getattr(request, "siyu_actor", None)
-        if key is None or request.method != "POST" or actor is None:
+        caller = caller_of(request)
+        if key is None or request.method != "POST" or caller is None:
             return self._atomic(request)
         if not KEY_RE.match(key):
             return _error(400, "invalid_idempotency_key", "1–255 printable ASCII characters.")
-        return self._idempotent(request, actor, key)
+        return self._idempotent(request, caller, key)
 
     def _atomic(self, request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
@@ -138,9 +161,9 @@ class IdempotencyMiddleware:
         return response
 
     def _claim(
-        self, actor: Actor, key: str, request: HttpRequest, digest: str
+        self, caller: Caller, key: str, request: HttpRequest, digest: str
     ) -> IdempotencyRecord | HttpResponse:
-        lookup = {"merchant": actor.merchant, "principal": actor.principal, "key": key}
+        lookup = {"merchant": caller.merchant, "principal": caller.principal, "key": key}
         try:
             with transaction.atomic():
                 return IdempotencyRecord.unscoped.create(
@@ -174,9 +197,9 @@ class IdempotencyMiddleware:
             "The first request with this key is still running.",
         )
 
-    def _idempotent(self, request: HttpRequest, actor: Actor, key: str) -> HttpResponse:
+    def _idempotent(self, request: HttpRequest, caller: Caller, key: str) -> HttpResponse:
         digest = ids.sha256_hex(f"{request.method} {request.path}\n".encode() + request.body)
-        claimed = self._claim(actor, key, request, digest)
+        claimed = self._claim(caller, key, request, digest)
         if isinstance(claimed, HttpResponse):
             return claimed
         record = claimed

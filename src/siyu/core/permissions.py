@@ -35,6 +35,13 @@ class Perm:
     WEBHOOKS_MANAGE = "webhooks.manage"
     AUDIT_VIEW = "audit.view"
     MERCHANT_MANAGE = "merchant.manage"
+    ORDERS_VIEW = "orders.view"
+    ORDERS_FULFIL = "orders.fulfil"  # prepare, ship, mark ready, verify pickup codes
+    ORDERS_REFUND = "orders.refund"  # issue and approve refunds
+    INVENTORY_VIEW = "inventory.view"
+    INVENTORY_MANAGE = "inventory.manage"  # receive, adjust, locations
+    CUSTOMERS_VIEW = "customers.view"
+    CUSTOMERS_MANAGE = "customers.manage"  # edit and block customers, read the SMS outbox
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -55,8 +62,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.WEBHOOKS_VIEW,
             Perm.WEBHOOKS_MANAGE,
             Perm.AUDIT_VIEW,
+            Perm.ORDERS_VIEW,
+            Perm.ORDERS_FULFIL,
+            Perm.ORDERS_REFUND,
+            Perm.INVENTORY_VIEW,
+            Perm.INVENTORY_MANAGE,
+            Perm.CUSTOMERS_VIEW,
+            Perm.CUSTOMERS_MANAGE,
         }
     ),
+    # Store managers and guides work on the orders and stock of the stores they are assigned to.
     Role.STORE_MANAGER: frozenset(
         {
             Perm.DASHBOARD_VIEW,
@@ -64,9 +79,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.STORES_MANAGE_OWN,
             Perm.CATALOG_VIEW,
             Perm.STAFF_VIEW,
+            Perm.ORDERS_VIEW,
+            Perm.ORDERS_FULFIL,
+            Perm.INVENTORY_VIEW,
+            Perm.INVENTORY_MANAGE,
+            Perm.CUSTOMERS_VIEW,
         }
     ),
-    Role.SHOPPING_GUIDE: frozenset({Perm.DASHBOARD_VIEW, Perm.STORES_VIEW, Perm.CATALOG_VIEW}),
+    Role.SHOPPING_GUIDE: frozenset(
+        {
+            Perm.DASHBOARD_VIEW,
+            Perm.STORES_VIEW,
+            Perm.CATALOG_VIEW,
+            Perm.ORDERS_VIEW,
+            Perm.ORDERS_FULFIL,
+            Perm.INVENTORY_VIEW,
+            Perm.CUSTOMERS_VIEW,
+        }
+    ),
     Role.FINANCE: frozenset(
         {
             Perm.DASHBOARD_VIEW,
@@ -74,6 +104,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.CATALOG_VIEW,
             Perm.WEBHOOKS_VIEW,
             Perm.AUDIT_VIEW,
+            Perm.ORDERS_VIEW,
+            Perm.ORDERS_REFUND,
+            Perm.INVENTORY_VIEW,
+            Perm.CUSTOMERS_VIEW,
         }
     ),
 }

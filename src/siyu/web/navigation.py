@@ -41,14 +41,22 @@ NAV: list[tuple[str | Promise, list[NavItem]]] = [
                 "catalog:category",
                 "tree",
             ),
-            NavItem(_("Orders"), None, None, "", "receipt"),
-            NavItem(_("Inventory"), None, None, "", "stack"),
+            NavItem(_("Orders"), "orders:order_list", Perm.ORDERS_VIEW, "orders:", "receipt"),
+            NavItem(
+                _("Inventory"), "inventory:stock_list", Perm.INVENTORY_VIEW, "inventory:", "stack"
+            ),
         ],
     ),
     (
         _("Private domain"),
         [
-            NavItem(_("Customers"), None, None, "", "users"),
+            NavItem(
+                _("Customers"),
+                "customers:customer_list",
+                Perm.CUSTOMERS_VIEW,
+                "customers:",
+                "users",
+            ),
             NavItem(_("Community groups"), None, None, "", "chat"),
             NavItem(_("Shopping guides"), None, None, "", "guide"),
             NavItem(_("Marketing"), None, None, "", "send"),

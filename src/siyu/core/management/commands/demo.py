@@ -43,6 +43,8 @@ LOGINS_FILE = "demo-logins.json"
 
 # Apps whose ``demo.py`` seeds the demo, in dependency order. An app that does
 # not exist (yet) is skipped; a new capability adds its name here.
+DEFAULT_CUSTOMERS = 20_000
+
 DEMO_APPS = [
     "stores",
     "catalog",
@@ -73,8 +75,11 @@ def demo_modules() -> list[tuple[str, ModuleType]]:
             if exc.name in {package, f"{package}.demo"}:
                 continue  # the app has no demo generator: nothing to seed
             raise  # a demo module that fails to import is a bug, not a missing app
-        if not hasattr(module, "seed") or not isinstance(getattr(module, "STEPS", None), int):
-            raise CommandError(f"{package}.demo must define STEPS: int and seed(ctx)")
+        steps = getattr(module, "STEPS", None)
+        if not hasattr(module, "seed") or not (isinstance(steps, int) or callable(steps)):
+            raise CommandError(
+                f"{package}.demo must define seed(ctx) and STEPS: an int or a function of the options"
+            )
         found.append((app, module))
     return found
 
@@ -83,13 +88,22 @@ def owner_login() -> Login:
     return Login(Role.OWNER.value, DEMO_OWNER, DEMO_PASSWORD, "every permission")
 
 
-def build_demo(*, seed: int, progress: bool = True) -> tuple[Merchant, list[Login], float]:
+def planned_steps(module: ModuleType, options: dict[str, Any]) -> int:
+    """A generator's share of the progress bar (``STEPS`` may depend on ``--customers``)."""
+    steps = module.STEPS
+    return int(steps(options) if callable(steps) else steps)
+
+
+def build_demo(
+    *, seed: int, progress: bool = True, options: dict[str, Any] | None = None
+) -> tuple[Merchant, list[Login], float]:
     """Create the demo merchant, its owner and every app's data in one transaction."""
     from tqdm import tqdm
 
+    options = {"customers": DEFAULT_CUSTOMERS, **(options or {})}
     started = time.monotonic()
     modules = demo_modules()
-    total = sum(module.STEPS for _, module in modules)
+    total = sum(planned_steps(module, options) for _, module in modules)
     with (
         transaction.atomic(),
         tqdm(
@@ -125,6 +139,7 @@ def build_demo(*, seed: int, progress: bool = True) -> tuple[Merchant, list[Logi
             owner=Actor.for_membership(membership),
             rng=random.Random(seed),
             advance=lambda n: bar.update(n) and None,
+            options=options,
         )
         ctx.logins.append(owner_login())
         planned = 0
@@ -132,7 +147,7 @@ def build_demo(*, seed: int, progress: bool = True) -> tuple[Merchant, list[Logi
             for app, module in modules:
                 bar.set_description(f"demo: {app}")
                 module.seed(ctx)
-                planned += module.STEPS
+                planned += planned_steps(module, options)
                 if bar.n < planned:  # a generator that reported less still ends its share
                     bar.update(planned - bar.n)
         bar.set_description("demo")
@@ -201,6 +216,12 @@ class Command(BaseCommand):
             default=DEFAULT_SEED,
             help=f"random seed of the generated data (default {DEFAULT_SEED}: reproducible)",
         )
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=DEFAULT_CUSTOMERS,
+            help=f"customers to generate, with their year of orders (default {DEFAULT_CUSTOMERS})",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -220,8 +241,12 @@ class Command(BaseCommand):
         logins_path = data_dir / LOGINS_FILE
         merchant = Merchant.objects.filter(slug=DEMO_SLUG).first()
         if merchant is None:
+            if opts["customers"] < 0:
+                raise CommandError("--customers must be 0 or more")
             merchant, logins, seconds = build_demo(
-                seed=opts["seed"], progress=not opts["no_progress"]
+                seed=opts["seed"],
+                progress=not opts["no_progress"],
+                options={"customers": opts["customers"]},
             )
             save_logins(logins_path, logins)
             self.stdout.write(

@@ -1,0 +1,4 @@
+from ninja import Router
+
+router = Router(tags=["payments"])
+notify_router = Router(tags=["payments"], auth=None)
