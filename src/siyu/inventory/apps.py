@@ -6,3 +6,13 @@ class InventoryConfig(AppConfig):
     name = "siyu.inventory"
     label = "inventory"
     verbose_name = _("Inventory")
+
+    def ready(self) -> None:
+        from datetime import timedelta
+
+        from siyu.core.scheduler import every
+        from siyu.inventory import events
+        from siyu.inventory.tasks import expire_stock_reservations
+
+        events.register()
+        every("inventory.expire_reservations", expire_stock_reservations, timedelta(seconds=30))

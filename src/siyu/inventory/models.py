@@ -33,6 +33,9 @@ class Location(MerchantOwned):
     name = models.CharField(_("name"), max_length=100)
     # Delivery orders ship from the location marked here (a warehouse, or a store that ships).
     ships_delivery = models.BooleanField(_("ships delivery orders"), default=False)
+    # Available at or below this many units counts as low stock (and emits
+    # ``inventory.stock.low`` when a change crosses it); 0 switches the alert off.
+    low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), default=0)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -46,6 +49,12 @@ class Location(MerchantOwned):
                 condition=models.Q(kind="store", store__isnull=False)
                 | models.Q(kind="warehouse", store__isnull=True),
                 name="location_store_matches_kind",
+            ),
+            # at most one location per merchant ships delivery orders
+            models.UniqueConstraint(
+                fields=["merchant"],
+                condition=models.Q(ships_delivery=True),
+                name="location_one_ships_delivery",
             ),
         ]
 
@@ -120,6 +129,15 @@ class StockMovement(MerchantOwned):
                 fields=["merchant", "location", "sku", "-created_at"], name="movement_level_time"
             )
         ]
+        constraints = [
+            # a receipt, adjustment or return with a reference is applied once per level
+            models.UniqueConstraint(
+                fields=["location", "sku", "kind", "reference"],
+                condition=~models.Q(reference="")
+                & models.Q(kind__in=["receipt", "adjustment", "return"]),
+                name="movement_reference_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.on_hand_delta:+d}/{self.reserved_delta:+d} of {self.sku_id}"
@@ -150,8 +168,8 @@ class StockReservation(MerchantOwned):
                 fields=["reference", "level"], name="reservation_once_per_level"
             ),
         ]
+        # lookups by reference use the unique (reference, level) index
         indexes = [
-            models.Index(fields=["reference"], name="reservation_reference"),
             models.Index(
                 fields=["expires_at"],
                 name="reservation_active_expiry",
