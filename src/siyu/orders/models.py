@@ -110,6 +110,8 @@ class Order(MerchantOwned):
     carrier = models.CharField(_("carrier"), max_length=40, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True)
     payment_deadline = models.DateTimeField(_("pay before"), null=True, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=80, blank=True)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     # Attribution: where the order came from. Later capabilities fill these ids.
     channel = models.CharField(_("channel"), max_length=24, default="storefront", db_index=True)
     group_id = models.BigIntegerField(null=True, blank=True)
@@ -138,11 +140,21 @@ class Order(MerchantOwned):
                 condition=models.Q(refunded_total__gte=0, refunded_total__lte=models.F("total")),
                 name="order_refund_within_total",
             ),
+            # A pickup code identifies one open order at the counter of its store.
+            models.UniqueConstraint(
+                fields=["store", "pickup_code"],
+                name="order_pickup_code_open_unique",
+                condition=models.Q(
+                    fulfilment="pickup",
+                    status__in=["pending_payment", "paid", "preparing", "ready_for_pickup"],
+                ),
+            ),
         ]
         indexes = [
             models.Index(fields=["merchant", "status", "-placed_at"], name="order_status_time"),
             models.Index(fields=["merchant", "customer", "-placed_at"], name="order_customer_time"),
             models.Index(fields=["merchant", "store", "-placed_at"], name="order_store_time"),
+            models.Index(fields=["merchant", "-placed_at"], name="order_merchant_time"),
             models.Index(
                 fields=["payment_deadline"],
                 name="order_unpaid_deadline",
@@ -214,3 +226,46 @@ class OrderEvent(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.kind}"
+
+
+class OrderRefund(MerchantOwned):
+    """A refund applied to an order, once per refund reference of the payments app."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds_applied")
+    reference = models.CharField(max_length=80)
+    amount = models.BigIntegerField()
+    lines = models.JSONField(default=list, blank=True)  # [[order_line_id, quantity, amount], ...]
+    restocked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("applied refund")
+        verbose_name_plural = _("applied refunds")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "reference"], name="order_refund_once"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="order_refund_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.reference}"
+
+
+class ShippingSettings(MerchantOwned):
+    """A merchant's delivery fee rule (one row per merchant; none means free delivery)."""
+
+    flat_fee = models.PositiveBigIntegerField(_("delivery fee (fen)"), default=0)
+    free_over = models.PositiveBigIntegerField(_("free delivery from (fen)"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("shipping settings")
+        verbose_name_plural = _("shipping settings")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant"], name="shipping_settings_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"shipping of {self.merchant_id}"
