@@ -34,7 +34,12 @@ class Payment(MerchantOwned):
     pay_url = models.CharField(max_length=400, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(_("pay before"), null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # True for the payment that paid the order; a second payment of the same order
+    # (or one that arrived after the order was cancelled) is refunded automatically.
+    paid_order = models.BooleanField(default=False)
     refunded_total = models.BigIntegerField(default=0)
 
     class Meta:
@@ -49,8 +54,17 @@ class Payment(MerchantOwned):
                 condition=models.Q(refunded_total__gte=0, refunded_total__lte=models.F("amount")),
                 name="payment_refund_within_amount",
             ),
+            # start_payment reuses the open payment of a gateway: at most one per order
+            models.UniqueConstraint(
+                fields=["order", "gateway"],
+                condition=models.Q(status="pending"),
+                name="payment_one_open_per_gateway",
+            ),
         ]
-        indexes = [models.Index(fields=["merchant", "order"], name="payment_order")]
+        indexes = [
+            models.Index(fields=["merchant", "order"], name="payment_order"),
+            models.Index(fields=["merchant", "status", "-created_at"], name="payment_status_time"),
+        ]
 
     def __str__(self) -> str:
         return self.out_trade_no
@@ -63,6 +77,9 @@ class PaymentNotification(MerchantOwned):
     notification_id = models.CharField(max_length=80)
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    refund = models.ForeignKey(
+        "Refund", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
     kind = models.CharField(max_length=24)  # payment.succeeded, payment.failed, refund.succeeded...
     payload = models.JSONField(default=dict)
@@ -98,12 +115,23 @@ class Refund(MerchantOwned):
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED
     )
+    currency = models.CharField(max_length=3, default="CNY")
     restock = models.BooleanField(_("restock"), default=True)
+    # full: everything left of the payment (lines and shipping), recomputed when approved
+    full = models.BooleanField(_("full refund"), default=False)
     requested_by_customer = models.BooleanField(default=False)
+    # automatic: a payment that arrived for an order already cancelled or already paid
+    automatic = models.BooleanField(default=False)
     actor_label = models.CharField(max_length=150, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    decision_note = models.CharField(_("rejection reason"), max_length=200, blank=True)
     provider_reference = models.CharField(max_length=64, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # while processing: when the provider may be asked (again); a claim moves it forward
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -112,6 +140,14 @@ class Refund(MerchantOwned):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "status", "-created_at"], name="refund_status_time"),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="refund_processing_due",
+                condition=models.Q(status="processing"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -148,15 +184,92 @@ class SandboxTransaction(MerchantOwned):
 
     token = models.CharField(max_length=40, unique=True)  # the payment page's secret address
     transaction_id = models.CharField(max_length=40, unique=True)  # the provider reference
-    out_trade_no = models.CharField(max_length=40)
+    out_trade_no = models.CharField(max_length=40, unique=True)  # one transaction per payment
     amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, default="CNY")
     refunded = models.BigIntegerField(default=0)
     description = models.CharField(max_length=200, blank=True)
     notify_url = models.CharField(max_length=400)
     return_url = models.CharField(max_length=400, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    failure_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sandbox transaction")
+        verbose_name_plural = _("sandbox transactions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refunded__gte=0, refunded__lte=models.F("amount")),
+                name="sandbox_refund_within_amount",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.transaction_id
+
+
+class SandboxRefund(MerchantOwned):
+    """A refund as the sandbox provider records it: at most one per refund number."""
+
+    transaction = models.ForeignKey(
+        SandboxTransaction, on_delete=models.CASCADE, related_name="refunds"
+    )
+    out_refund_no = models.CharField(max_length=40, unique=True)  # our Refund.number
+    refund_id = models.CharField(max_length=40, unique=True)  # the provider's reference
+    amount = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sandbox refund")
+        verbose_name_plural = _("sandbox refunds")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="sandbox_refund_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.refund_id
+
+
+class SandboxNotification(MerchantOwned):
+    """A notification the sandbox provider sends to a notify URL, retried until it gets a 2xx."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be delivered")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Gave up")
+
+    transaction = models.ForeignKey(
+        SandboxTransaction, on_delete=models.CASCADE, related_name="notifications"
+    )
+    notification_id = models.CharField(max_length=40, unique=True)
+    kind = models.CharField(max_length=24)
+    url = models.CharField(max_length=400)
+    body = models.TextField()  # the exact bytes sent on every attempt (UTF-8 JSON)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # when the next attempt is due; claiming an attempt moves it past the request's timeout
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sandbox notification")
+        verbose_name_plural = _("sandbox notifications")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="sandbox_notification_due",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.notification_id}"

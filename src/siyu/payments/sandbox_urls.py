@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+"""The sandbox provider's pages (at /sandbox/): a stand-in for a real provider's checkout."""
+
+from django.urls import path
+
+from siyu.payments.sandbox import views
 
 app_name = "sandbox"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("pay/<str:token>/", views.pay_page, name="pay"),
+]
