@@ -6,3 +6,12 @@ class CustomersConfig(AppConfig):
     name = "siyu.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from datetime import timedelta
+
+        from siyu.core.scheduler import every
+        from siyu.customers import events  # noqa: F401  (registers the event types)
+        from siyu.customers.tasks import prune_login_codes
+
+        every("customers.prune_login_codes", prune_login_codes, timedelta(hours=1))

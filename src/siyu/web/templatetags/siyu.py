@@ -41,6 +41,10 @@ ICONS: dict[str, str] = {
     "search": "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM21 21l-5-5",
     "pin": "M12 21s-7-6.5-7-12a7 7 0 0 1 14 0c0 5.5-7 12-7 12zM12 11a2 2 0 1 0 0-4 2 2 0 0 0 0 4z",
     "logout": "M15 4h4v16h-4M10 8l-4 4 4 4M6 12h11",
+    # storefront tab bar (customers app)
+    "cart": "M3 4h2l2.4 11h10.8L21 7H6.2M10 20a1 1 0 1 0 0-.01M17 20a1 1 0 1 0 0-.01",
+    "grid": "M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z",
+    "user": "M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zM4 21a8 8 0 0 1 16 0",
 }
 
 
