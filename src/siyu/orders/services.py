@@ -337,24 +337,6 @@ def clear_cart(customer: Customer) -> int:
 # --- checkout ---------------------------------------------------------------------------------------
 
 
-def _insert_order(order: Order, local_day: Any) -> None:
-    """Insert with a fresh number (and pickup code); a rare collision retries with new ones."""
-    for attempt in range(NUMBER_ATTEMPTS):
-        order.number = numbers.order_number(local_day)
-        if order.fulfilment == Order.Fulfilment.PICKUP:
-            order.pickup_code = numbers.pickup_code()
-        try:
-            with transaction.atomic():
-                order.save(force_insert=True)
-            return
-        except IntegrityError:
-            order.pk = None
-            if attempt == NUMBER_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-@transaction.atomic
 def checkout(
     customer: Customer,
     *,
@@ -372,9 +354,9 @@ def checkout(
     ``InvalidInput`` naming every field; not enough stock raises the inventory's
     ``OutOfStock`` (409, ``items.N.quantity``); either way nothing is written.
 
-    Queries (one SKU, pickup): about 12 — SKUs with products, store, stock location,
-    the order INSERT in a savepoint, the lines in one INSERT, the reservation
-    (4 for one SKU, one more UPDATE per further SKU), the timeline and the outbox row.
+    Queries (one SKU, pickup): 11 and a savepoint — SKUs with their products, the store,
+    its stock location, the order INSERT, the lines in one INSERT, the reservation (4 for
+    one SKU; one more UPDATE per further SKU), the timeline row and the outbox row.
     """
     ctx = checkout_context.load(
         customer,
@@ -387,12 +369,29 @@ def checkout(
         adjusters=adjusters,
     )
     priced = ctx.price()
+    # The order number and pickup code are random; the database keeps them unique. The
+    # rare collision rolls this attempt back (a savepoint, or the whole transaction) and
+    # tries again with fresh ones.
+    for attempt in range(NUMBER_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _place(ctx, priced)
+        except IntegrityError:
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _place(ctx: checkout_context.CheckoutContext, priced: pricing.PricedCart) -> Order:
+    customer = ctx.customer
     now = clock.now()
     deadline = now + timedelta(minutes=settings.ORDER_PAYMENT_MINUTES)
     attribution_values = dict(ctx.attribution)
     order = Order(
         merchant=ctx.merchant,
         customer=customer,
+        number=numbers.order_number(clock.local(now, ctx.merchant.time_zone).date()),
+        pickup_code=numbers.pickup_code() if ctx.fulfilment == Order.Fulfilment.PICKUP else "",
         status=Order.Status.PENDING_PAYMENT,
         fulfilment=ctx.fulfilment,
         store=ctx.store,
@@ -410,7 +409,7 @@ def checkout(
         attribution=attribution_values.pop("attribution", {}),
         **attribution_values,
     )
-    _insert_order(order, clock.local(now, ctx.merchant.time_zone).date())
+    order.save(force_insert=True)
     OrderLine.objects.bulk_create(
         [
             OrderLine(
