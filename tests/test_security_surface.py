@@ -15,6 +15,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from siyu.config.api import api
 
 PUBLIC_API_PATHS = {"/api/v1/openapi.json", "/api/v1/docs"}
+# Operations that payment providers call: no API key, the provider's signature over the
+# body authenticates them. Without a signature header they are 401 like every operation.
+SIGNED_API_OPERATIONS = {("POST", "/api/v1/payments/notify/{gateway}")}
 
 
 def api_operations() -> list[tuple[str, str]]:
@@ -70,3 +73,36 @@ def test_every_console_page_needs_a_staff_login(db, path):
 def test_public_api_paths_are_only_the_documentation(db):
     for path in PUBLIC_API_PATHS:
         assert Client().get(path).status_code == 200
+
+
+def test_signed_operations_are_the_payment_notification_endpoint_only():
+    schema = api.get_openapi_schema()
+    signed = {
+        (method.upper(), path)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if {name for requirement in operation.get("security", []) for name in requirement}
+        == {"ProviderSignature"}
+    }
+    assert signed == SIGNED_API_OPERATIONS
+
+
+def test_an_unsigned_or_badly_signed_payment_notification_is_refused(db):
+    from siyu.payments.models import PaymentNotification
+
+    body = (
+        b'{"id":"evt_x","type":"payment.succeeded","out_trade_no":"P1","transaction_id":"sbx_1",'
+        b'"amount":1,"currency":"CNY","occurred_at":"2026-01-01T00:00:00+00:00"}'
+    )
+    path = "/api/v1/payments/notify/sandbox"
+    unsigned = Client().post(path, data=body, content_type="application/json")
+    assert unsigned.status_code == 401
+    forged = Client().post(
+        path,
+        data=body,
+        content_type="application/json",
+        headers={"Siyu-Sandbox-Signature": "t=1767225600,v1=" + "0" * 64},
+    )
+    assert forged.status_code == 400
+    assert forged.json()["error"] == "invalid_signature"
+    assert PaymentNotification.unscoped.count() == 0

@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from ninja.security import APIKeyHeader
-from pydantic import model_validator
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of, get_or_404
 from siyu.core.permissions import Perm
@@ -164,21 +163,15 @@ class RefundLineIn(Schema):
 class RefundIn(Schema):
     order_id: int
     lines: list[RefundLineIn] | None = Field(
-        None, description="Units to refund per order line (restocked when `restock`)."
+        None,
+        description="Units to refund per order line (restocked when `restock`). Leave out "
+        "both `lines` and `amount` to refund everything left, shipping included.",
     )
     amount: int | None = Field(
         None, ge=1, description="Fen, instead of lines: an amount without restocking."
     )
     reason: str = Field(min_length=1, max_length=200)
     restock: bool = Field(True, description="Put the refunded units back in stock.")
-
-    @model_validator(mode="after")
-    def lines_or_amount(self) -> "RefundIn":
-        if self.lines is not None and self.amount is not None:
-            raise ValueError("give lines or an amount, not both")
-        if self.lines is not None and not self.lines:
-            raise ValueError("lines must not be empty (leave it out to refund everything)")
-        return self
 
 
 class ApproveIn(Schema):

@@ -59,20 +59,22 @@ def sandbox_notification(
     amount: int | None = None,
     currency: str | None = None,
     notification_id: str | None = None,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime | str | None = None,
     timestamp: int | None = None,
     key: str | None = None,
     **extra: Any,
 ) -> tuple[dict[str, str], bytes]:
     """Headers and body of a notification as the sandbox provider signs it."""
     document: dict[str, Any] = {
-        "id": notification_id or f"evt_{ids.token(24)}",
+        "id": f"evt_{ids.token(24)}" if notification_id is None else notification_id,
         "type": kind,
         "out_trade_no": payment.out_trade_no,
         "transaction_id": payment.provider_reference or "sbx_unknown",
         "amount": payment.amount if amount is None else amount,
         "currency": currency or payment.currency,
-        "occurred_at": (occurred_at or clock.now()).isoformat(),
+        "occurred_at": occurred_at
+        if isinstance(occurred_at, str)
+        else (occurred_at or clock.now()).isoformat(),
     }
     document.update(extra)
     body = json.dumps(document, separators=(",", ":")).encode()
