@@ -44,7 +44,7 @@ from siyu.core.permissions import Perm, Role
 from siyu.core.tenancy import bound_merchant, current_merchant, merchant_context
 from siyu.inventory import lock_objects
 from siyu.inventory.events import STOCK_CHANGED, STOCK_LOW
-from siyu.inventory.lock_objects import LevelAfter
+from siyu.inventory.lock_objects import LevelAfter, Record
 from siyu.inventory.models import Location, StockLevel, StockMovement, StockReservation
 from siyu.stores.models import Store, StoreStaff
 
@@ -229,6 +229,35 @@ def _movement(
         note=note[:MAX_NOTE],
         actor_label=actor_label[:150],
     )
+
+
+def _written(
+    after: LevelAfter,
+    record: Record,
+    *,
+    on_hand_delta: int = 0,
+    reserved_delta: int = 0,
+    now: datetime,
+) -> StockMovement:
+    """The ledger line ``change_level`` wrote with ``record``, as a model instance (no query)."""
+    movement = StockMovement(
+        id=after.movement_id,
+        merchant_id=record.merchant_id,
+        location_id=after.location_id,
+        sku_id=after.sku_id,
+        kind=record.kind,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        on_hand_after=after.on_hand,
+        reserved_after=after.reserved,
+        reference=record.reference,
+        note=record.note[:MAX_NOTE],
+        actor_label=record.actor_label[:150],
+        created_at=now,
+    )
+    movement._state.adding = False
+    movement._state.db = "default"
+    return movement
 
 
 def _write(movements: list[StockMovement]) -> list[StockMovement]:
@@ -571,21 +600,19 @@ def receive(
     replay = _replayed(location, sku, StockMovement.Kind.RECEIPT, reference)
     if replay is not None:
         return replay
-    after = lock_objects.change_level(now=clock.now(), on_hand_delta=quantity, level_id=level.pk)
-    assert after is not None  # the level is locked by this transaction
-    (movement,) = _write(
-        [
-            _movement(
-                after,
-                location.merchant_id,
-                StockMovement.Kind.RECEIPT,
-                on_hand_delta=quantity,
-                reference=reference,
-                note=note.strip(),
-                actor_label=actor.label,
-            )
-        ]
+    now = clock.now()
+    record = Record(
+        location.merchant_id,
+        StockMovement.Kind.RECEIPT,
+        reference=reference,
+        note=note.strip(),
+        actor_label=actor.label,
     )
+    after = lock_objects.change_level(
+        now=now, on_hand_delta=quantity, level_id=level.pk, record=record
+    )
+    assert after is not None  # the level is locked by this transaction
+    movement = _written(after, record, on_hand_delta=quantity, now=now)
     audit.record(
         actor,
         "inventory.stock.receive",
@@ -671,13 +698,6 @@ def adjust(
                 "Only %(n)d unit is on hand.", "Only %(n)d units are on hand.", level.on_hand
             ) % {"n": level.on_hand}
         raise InvalidInput(_("The stock could not be adjusted."), fields={field: reason_text})
-    after = lock_objects.change_level(
-        now=clock.now(),
-        on_hand_delta=change,
-        level_id=level.pk,
-        min_available=-change if change < 0 else None,
-    )
-    assert after is not None  # the level is locked and the condition was checked under the lock
     note = reason.strip()
     if counted is not None:
         note = _("Stock take: counted %(counted)d (books %(books)d). %(reason)s") % {
@@ -685,19 +705,23 @@ def adjust(
             "books": level.on_hand,
             "reason": note,
         }
-    (movement,) = _write(
-        [
-            _movement(
-                after,
-                location.merchant_id,
-                StockMovement.Kind.ADJUSTMENT,
-                on_hand_delta=change,
-                reference=reference,
-                note=note,
-                actor_label=actor.label,
-            )
-        ]
+    now = clock.now()
+    record = Record(
+        location.merchant_id,
+        StockMovement.Kind.ADJUSTMENT,
+        reference=reference,
+        note=note,
+        actor_label=actor.label,
     )
+    after = lock_objects.change_level(
+        now=now,
+        on_hand_delta=change,
+        level_id=level.pk,
+        min_available=-change if change < 0 else None,
+        record=record,
+    )
+    assert after is not None  # the level is locked and the condition was checked under the lock
+    movement = _written(after, record, on_hand_delta=change, now=now)
     audit.record(
         actor,
         "inventory.stock.adjust",
@@ -763,44 +787,47 @@ def _reserve(
     location: Location, wanted: dict[int, int], reference: str, expires_at: datetime
 ) -> dict[int, int]:
     """Reserve under the caller's transaction; answer the shortages (nothing reserved then)."""
-    if StockReservation.unscoped.filter(
-        merchant_id=location.merchant_id, reference=reference
-    ).exists():
-        return {}
+    merchant_id = location.merchant_id
     now = clock.now()
-    taken: list[LevelAfter] = []
     if len(wanted) == 1:
+        # the hot path: reference check, conditional UPDATE, reservation and ledger at once
         ((sku_id, quantity),) = wanted.items()
-        after = lock_objects.change_level(
+        after = lock_objects.reserve_one(
             now=now,
-            reserved_delta=quantity,
+            merchant_id=merchant_id,
             location_id=location.pk,
             sku_id=sku_id,
-            min_available=quantity,
+            quantity=quantity,
+            reference=reference,
+            expires_at=expires_at,
         )
         if after is None:
+            if _reserved_before(merchant_id, reference):
+                return {}
+            return _shortages(location, wanted, sku_id)
+        _check_low(location, after, before=after.available + quantity)
+        return {}
+    if _reserved_before(merchant_id, reference):
+        return {}
+    level_ids = lock_objects.levels_by_sku(location.pk, list(wanted))
+    missing = [sku_id for sku_id in wanted if sku_id not in level_ids]
+    if missing:
+        return _shortages(location, wanted, missing[0])
+    taken: list[LevelAfter] = []
+    for sku_id, level_id in sorted(level_ids.items(), key=lambda pair: pair[1]):
+        after = lock_objects.change_level(
+            now=now,
+            reserved_delta=wanted[sku_id],
+            level_id=level_id,
+            min_available=wanted[sku_id],
+        )
+        if after is None:
+            for done in taken:  # give back what this call took; the rows stay locked
+                lock_objects.change_level(
+                    now=now, reserved_delta=-wanted[done.sku_id], level_id=done.id
+                )
             return _shortages(location, wanted, sku_id)
         taken.append(after)
-    else:
-        level_ids = lock_objects.levels_by_sku(location.pk, list(wanted))
-        missing = [sku_id for sku_id in wanted if sku_id not in level_ids]
-        if missing:
-            return _shortages(location, wanted, missing[0])
-        for sku_id, level_id in sorted(level_ids.items(), key=lambda pair: pair[1]):
-            after = lock_objects.change_level(
-                now=now,
-                reserved_delta=wanted[sku_id],
-                level_id=level_id,
-                min_available=wanted[sku_id],
-            )
-            if after is None:
-                for done in taken:  # give back what this call took; the rows stay locked
-                    lock_objects.change_level(
-                        now=now, reserved_delta=-wanted[done.sku_id], level_id=done.id
-                    )
-                return _shortages(location, wanted, sku_id)
-            taken.append(after)
-    merchant_id = location.merchant_id
     StockReservation.unscoped.bulk_create(
         [
             StockReservation(
@@ -826,10 +853,17 @@ def _reserve(
         ]
     )
     for after in taken:
-        before = after.available + wanted[after.sku_id]
-        if _low_crossed(location.low_stock_threshold, before, after.available):
-            _emit_low(location.merchant, location, after, before)
+        _check_low(location, after, before=after.available + wanted[after.sku_id])
     return {}
+
+
+def _reserved_before(merchant_id: int, reference: str) -> bool:
+    return StockReservation.unscoped.filter(merchant_id=merchant_id, reference=reference).exists()
+
+
+def _check_low(location: Location, after: LevelAfter, *, before: int) -> None:
+    if _low_crossed(location.low_stock_threshold, before, after.available):
+        _emit_low(location.merchant, location, after, before)
 
 
 def _shortages(location: Location, wanted: Mapping[int, int], failed: int) -> dict[int, int]:
@@ -863,24 +897,17 @@ def commit(reference: str) -> None:
             to_status=StockReservation.Status.COMMITTED,
             now=now,
         )
-        movements: list[StockMovement] = []
+        record = Record(merchant.pk, StockMovement.Kind.SALE, reference)
         for reservation in claimed:
             q = reservation.quantity
             after = lock_objects.change_level(
-                now=now, on_hand_delta=-q, reserved_delta=-q, level_id=reservation.level_id
+                now=now,
+                on_hand_delta=-q,
+                reserved_delta=-q,
+                level_id=reservation.level_id,
+                record=record,
             )
             assert after is not None
-            movements.append(
-                _movement(
-                    after,
-                    merchant.pk,
-                    StockMovement.Kind.SALE,
-                    on_hand_delta=-q,
-                    reserved_delta=-q,
-                    reference=reference,
-                )
-            )
-        _write(movements)
     if not claimed:
         _commit_expired(merchant, reference, now)
 
@@ -900,26 +927,24 @@ def _commit_expired(merchant: Merchant, reference: str, now: datetime) -> None:
             to_status=StockReservation.Status.COMMITTED,
             now=now,
         )
-        movements: list[StockMovement] = []
+        record = Record(
+            merchant.pk,
+            StockMovement.Kind.SALE,
+            reference,
+            note=_("Paid after the reservation expired"),
+        )
         short_levels: list[int] = []
         for reservation in claimed:
             q = reservation.quantity
             after = lock_objects.change_level(
-                now=now, on_hand_delta=-q, level_id=reservation.level_id, min_available=q
+                now=now,
+                on_hand_delta=-q,
+                level_id=reservation.level_id,
+                min_available=q,
+                record=record,
             )
             if after is None:
                 short_levels.append(reservation.level_id)
-                continue
-            movements.append(
-                _movement(
-                    after,
-                    merchant.pk,
-                    StockMovement.Kind.SALE,
-                    on_hand_delta=-q,
-                    reference=reference,
-                    note=_("Paid after the reservation expired"),
-                )
-            )
         if short_levels:
             raise OutOfStock(
                 {
@@ -929,7 +954,6 @@ def _commit_expired(merchant: Merchant, reference: str, now: datetime) -> None:
                     ).values_list("sku_id", "on_hand", "reserved")
                 }
             )
-        _write(movements)
 
 
 def release(reference: str, *, reason: str = "cancelled") -> int:
@@ -972,24 +996,17 @@ def _release(
         now=now,
         expired_by=expired_by,
     )
-    movements: list[StockMovement] = []
+    record = Record(
+        merchant_id, StockMovement.Kind.RELEASE, reference, note=note, actor_label=actor_label
+    )
     for reservation in claimed:
         after = lock_objects.change_level(
-            now=now, reserved_delta=-reservation.quantity, level_id=reservation.level_id
+            now=now,
+            reserved_delta=-reservation.quantity,
+            level_id=reservation.level_id,
+            record=record,
         )
         assert after is not None
-        movements.append(
-            _movement(
-                after,
-                merchant_id,
-                StockMovement.Kind.RELEASE,
-                reserved_delta=-reservation.quantity,
-                reference=reference,
-                note=note,
-                actor_label=actor_label,
-            )
-        )
-    _write(movements)
     return claimed
 
 
@@ -1072,24 +1089,19 @@ def restock(
                 reference=reference,
             ).values_list("sku_id", flat=True)
         )
-        movements: list[StockMovement] = []
+        record = Record(
+            location.merchant_id, StockMovement.Kind.RETURN, reference, note=str(reason)
+        )
+        written: list[StockMovement] = []
         for level in levels:
             if level.sku_id in done:
                 continue
             q = wanted[level.sku_id]
-            after = lock_objects.change_level(now=now, on_hand_delta=q, level_id=level.pk)
-            assert after is not None
-            movements.append(
-                _movement(
-                    after,
-                    location.merchant_id,
-                    StockMovement.Kind.RETURN,
-                    on_hand_delta=q,
-                    reference=reference,
-                    note=str(reason),
-                )
+            after = lock_objects.change_level(
+                now=now, on_hand_delta=q, level_id=level.pk, record=record
             )
-        written = _write(movements)
+            assert after is not None
+            written.append(_written(after, record, on_hand_delta=q, now=now))
         if written:
             merchant = location.merchant
             for movement in written:
