@@ -14,18 +14,16 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
-from django.utils import timezone, translation
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from siyu.core.actors import Actor
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of, get_or_404
-from siyu.core.clock import zone
 from siyu.core.permissions import Perm
-from siyu.core.tenancy import merchant_context
 from siyu.orders import checkout as checkout_context
 from siyu.orders import selectors, services
+from siyu.orders.exports import csv_response
 from siyu.orders.models import Order
 
 router = Router(tags=["orders"])
@@ -342,25 +340,6 @@ def order_list(request: HttpRequest, filters: Query[OrderFilter]) -> list[dict[s
 def order_export(request: HttpRequest, filters: Query[OrderFilter]) -> StreamingHttpResponse:
     actor = actor_of(request, Perm.ORDERS_VIEW)
     return csv_response(actor, filters.to_filters())
-
-
-def csv_response(actor: Actor, filters: selectors.OrderFilters) -> StreamingHttpResponse:
-    """A streamed CSV answer; rows are produced after the view returns, so they bind the
-    merchant, its time zone and the request's language themselves."""
-    language = translation.get_language()
-
-    def rows() -> Any:
-        with (
-            merchant_context(actor.merchant),
-            timezone.override(zone(actor.merchant.time_zone)),
-            translation.override(language),
-        ):
-            yield from selectors.export_csv(actor, filters)
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime(timezone=zone(actor.merchant.time_zone)).strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
-    return response
 
 
 @router.get(
