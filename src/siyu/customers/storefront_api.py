@@ -9,12 +9,12 @@ customer session (``CustomerSessionAuth``); every write needs the CSRF token
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Path, Router, Schema, Status
 
 from siyu.core.apikit import ERROR_RESPONSES, ErrorOut
 from siyu.core.middleware import client_ip
@@ -25,6 +25,8 @@ from siyu.customers.models import Customer, CustomerAddress
 router = Router(tags=["storefront: account"], auth=CUSTOMER_AUTH)
 
 SLUG_DESCRIPTION = "The merchant's storefront slug, as in `/s/<slug>/`."
+# The slug is a parameter of the mount point; the middleware has already bound its merchant.
+MerchantSlug = Annotated[str, Path(description=SLUG_DESCRIPTION)]
 
 
 class ThrottledOut(ErrorOut):
@@ -127,7 +129,7 @@ def _merchant(request: HttpRequest) -> Any:
 @router.get(
     "/csrf", auth=None, response={200: CsrfOut, **ERROR_RESPONSES}, summary="Get a CSRF token"
 )
-def csrf(request: HttpRequest, merchant_slug: str) -> dict[str, str]:
+def csrf(request: HttpRequest, merchant_slug: MerchantSlug) -> dict[str, str]:
     return {"csrf_token": get_token(request)}
 
 
@@ -140,7 +142,7 @@ def csrf(request: HttpRequest, merchant_slug: str) -> dict[str, str]:
     "Limited per phone and per IP address; a `429` says how many seconds to wait "
     "(`retry_after`, and the `Retry-After` header).",
 )
-def request_code(request: HttpRequest, merchant_slug: str, payload: RequestCodeIn) -> Any:
+def request_code(request: HttpRequest, merchant_slug: MerchantSlug, payload: RequestCodeIn) -> Any:
     check_csrf(request)
     merchant = _merchant(request)
     try:
@@ -177,7 +179,9 @@ def request_code(request: HttpRequest, merchant_slug: str, payload: RequestCodeI
     summary="Log in with the code",
     description="Sets the customer session cookie. The first login creates the customer.",
 )
-def verify_code(request: HttpRequest, merchant_slug: str, payload: VerifyCodeIn) -> Customer:
+def verify_code(
+    request: HttpRequest, merchant_slug: MerchantSlug, payload: VerifyCodeIn
+) -> Customer:
     check_csrf(request)
     merchant = _merchant(request)
     customer = services.verify_login_code(merchant, payload.phone, payload.code, ip=_ip(request))
@@ -186,18 +190,18 @@ def verify_code(request: HttpRequest, merchant_slug: str, payload: VerifyCodeIn)
 
 
 @router.post("/logout", response={204: None, **ERROR_RESPONSES}, summary="Log out")
-def logout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
+def logout(request: HttpRequest, merchant_slug: MerchantSlug) -> HttpResponse:
     session.logout_customer(request)
     return HttpResponse(status=204)
 
 
 @router.get("/me", response={200: MeOut, **ERROR_RESPONSES}, summary="The logged-in customer")
-def me(request: HttpRequest, merchant_slug: str) -> Customer:
+def me(request: HttpRequest, merchant_slug: MerchantSlug) -> Customer:
     return customer_of(request)
 
 
 @router.patch("/me", response={200: MeOut, **ERROR_RESPONSES}, summary="Change my name")
-def update_me(request: HttpRequest, merchant_slug: str, payload: ProfileIn) -> Customer:
+def update_me(request: HttpRequest, merchant_slug: MerchantSlug, payload: ProfileIn) -> Customer:
     return services.update_profile(customer_of(request), name=payload.name, ip=_ip(request))
 
 
@@ -206,12 +210,12 @@ def update_me(request: HttpRequest, merchant_slug: str, payload: ProfileIn) -> C
     response={200: list[AddressOut], **ERROR_RESPONSES},
     summary="My delivery addresses",
 )
-def list_addresses(request: HttpRequest, merchant_slug: str) -> Any:
+def list_addresses(request: HttpRequest, merchant_slug: MerchantSlug) -> Any:
     return list(selectors.addresses(customer_of(request)))
 
 
 @router.post("/addresses", response={201: AddressOut, **ERROR_RESPONSES}, summary="Add an address")
-def add_address(request: HttpRequest, merchant_slug: str, payload: AddressIn) -> Any:
+def add_address(request: HttpRequest, merchant_slug: MerchantSlug, payload: AddressIn) -> Any:
     address = services.add_address(customer_of(request), ip=_ip(request), **payload.model_dump())
     return Status(201, address)
 
@@ -221,7 +225,9 @@ def add_address(request: HttpRequest, merchant_slug: str, payload: AddressIn) ->
     response={200: AddressOut, **ERROR_RESPONSES},
     summary="One of my addresses",
 )
-def get_address(request: HttpRequest, merchant_slug: str, address_id: int) -> CustomerAddress:
+def get_address(
+    request: HttpRequest, merchant_slug: MerchantSlug, address_id: int
+) -> CustomerAddress:
     return selectors.address_of(customer_of(request), address_id)
 
 
@@ -231,7 +237,7 @@ def get_address(request: HttpRequest, merchant_slug: str, address_id: int) -> Cu
     summary="Change an address",
 )
 def update_address(
-    request: HttpRequest, merchant_slug: str, address_id: int, payload: AddressPatch
+    request: HttpRequest, merchant_slug: MerchantSlug, address_id: int, payload: AddressPatch
 ) -> CustomerAddress:
     changes = payload.model_dump(exclude_unset=True)
     return services.update_address(customer_of(request), address_id, ip=_ip(request), **changes)
@@ -242,7 +248,9 @@ def update_address(
     response={200: AddressOut, **ERROR_RESPONSES},
     summary="Make an address my default",
 )
-def make_default(request: HttpRequest, merchant_slug: str, address_id: int) -> CustomerAddress:
+def make_default(
+    request: HttpRequest, merchant_slug: MerchantSlug, address_id: int
+) -> CustomerAddress:
     return services.set_default_address(customer_of(request), address_id, ip=_ip(request))
 
 
@@ -251,6 +259,8 @@ def make_default(request: HttpRequest, merchant_slug: str, address_id: int) -> C
     response={204: None, **ERROR_RESPONSES},
     summary="Delete an address",
 )
-def delete_address(request: HttpRequest, merchant_slug: str, address_id: int) -> HttpResponse:
+def delete_address(
+    request: HttpRequest, merchant_slug: MerchantSlug, address_id: int
+) -> HttpResponse:
     services.delete_address(customer_of(request), address_id, ip=_ip(request))
     return HttpResponse(status=204)

@@ -100,7 +100,7 @@ def customer_set_status(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.update_customer(actor, customer, status=wanted)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, " ".join(exc.fields.values()) or exc.message)
     else:
         if wanted == Customer.Status.BLOCKED:
             messages.success(request, _("Blocked: this customer can no longer log in to the shop."))

@@ -102,6 +102,7 @@ def _login_page(
     next_url: str,
     phone_form: PhoneForm,
     code_form: CodeForm,
+    notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
     resend_in = (
@@ -119,6 +120,7 @@ def _login_page(
             "next": next_url,
             "phone_form": phone_form,
             "code_form": code_form,
+            "notice": notice,
             "resend_in": resend_in,
             "show_outbox": settings.DEBUG and settings.SMS_BACKEND == "outbox",
         },
@@ -135,6 +137,7 @@ def login(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     step = "code" if phone and request.GET.get("step") == "code" else "phone"
     phone_form = PhoneForm(initial={"phone": phones.display(phone)})
     code_form = CodeForm()
+    notice = ""
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
@@ -149,7 +152,7 @@ def login(request: HttpRequest, merchant_slug: str) -> HttpResponse:
                     status = exc.status
                     if services.normalise_phone(raw, mobile=True) == phone:
                         step = "code"  # a resend too early: stay on the code step
-                        code_form.add_error(None, exc.message)
+                        notice = exc.message
                     else:
                         show_errors(phone_form, exc)
                 except DomainError as exc:
@@ -178,7 +181,8 @@ def login(request: HttpRequest, merchant_slug: str) -> HttpResponse:
                     return redirect(next_url)
         else:
             status = 400
-            phone_form.add_error(None, _("Enter your mobile number to get a code."))
+            step = "phone"
+            notice = _("Enter your mobile number to get a code.")
     return _login_page(
         request,
         merchant,
@@ -187,6 +191,7 @@ def login(request: HttpRequest, merchant_slug: str) -> HttpResponse:
         next_url=next_url,
         phone_form=phone_form,
         code_form=code_form,
+        notice=notice,
         status=status,
     )
 
