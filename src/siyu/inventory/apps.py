@@ -11,7 +11,7 @@ class InventoryConfig(AppConfig):
         from datetime import timedelta
 
         from siyu.core.scheduler import every
-        from siyu.inventory import events
+        from siyu.inventory import consumers, events  # noqa: F401  (consumers register)
         from siyu.inventory.tasks import expire_stock_reservations
 
         events.register()

@@ -354,6 +354,21 @@ def location_for_store(store: Store) -> Location:
     raise Conflict(_("The store's stock location could not be created; try again."))
 
 
+@transaction.atomic
+def create_store_locations(actor: Actor) -> int:
+    """Give every store without a stock location its location; answer how many were made."""
+    _require_location_rights(actor)
+    missing = Store.objects.filter(stock_location__isnull=True).order_by("pk")
+    made = 0
+    for store in missing:
+        location = location_for_store(store)
+        audit.record(
+            actor, "inventory.location.create", location, after=_location_payload(location)
+        )
+        made += 1
+    return made
+
+
 def delivery_location(merchant: Merchant) -> Location | None:
     """Where delivery orders ship from: the active location marked to, if any."""
     return Location.unscoped.filter(
