@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +15,10 @@ def _provider_cannot_reach_a_dev_server(settings: pytest.FixtureRequest) -> None
     """
     settings.PUBLIC_URL = "http://127.0.0.1:9"  # type: ignore[attr-defined]
     settings.SANDBOX_GATEWAY_KEY = "sandbox-test-key"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Service messages in English (the source language) unless a test chooses otherwise."""
+    with translation.override("en"):
+        yield

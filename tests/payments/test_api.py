@@ -244,7 +244,12 @@ def test_a_tampered_notification_answers_400_without_details_and_changes_nothing
     headers, body = sandbox_notification(payment)
     tampered = body.replace(b'"type":"payment.succeeded"', b'"type":"payment.failed"')
     assert tampered != body
-    answer = client.post(NOTIFY, data=tampered, content_type="application/json", headers=headers)
+    answer = client.post(
+        NOTIFY,
+        data=tampered,
+        content_type="application/json",
+        headers={**headers, "Accept-Language": "en"},
+    )
     assert answer.status_code == 400
     assert answer.json() == {
         "error": "invalid_signature",

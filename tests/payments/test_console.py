@@ -33,8 +33,9 @@ def paid(merchant, shop):
 
 def panel(merchant, order, role=Role.OWNER, language="en"):
     request = RequestFactory().get(ORDER_PAGE)
-    request.siyu_actor = Actor.for_membership(make_staff(merchant, role))
-    request.actor = request.siyu_actor
+    actor = Actor.for_membership(make_staff(merchant, role))
+    request.siyu_actor = actor  # type: ignore[attr-defined]
+    request.actor = actor  # type: ignore[attr-defined]
     with merchant_context(merchant), translation.override(language):
         order = Order.objects.get(pk=order.pk)
         return render_to_string("payments/_order_panel.html", {"order": order}, request=request)

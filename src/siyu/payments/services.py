@@ -864,16 +864,22 @@ def execute_refund(refund_pk: int) -> str | None:
     if not claimed:
         return None
     found = Refund.unscoped.select_related("merchant", "payment").get(pk=refund_pk)
+    payment_pk = found.payment_id
+    if found.payment is None or payment_pk is None:  # only a customer's request lacks one
+        Refund.unscoped.filter(pk=refund_pk).update(
+            status=RefundStatus.FAILED, failure_reason="no payment to refund", next_attempt_at=None
+        )
+        return RefundStatus.FAILED
     with merchant_context(found.merchant):
         try:
-            adapter = gateway(found.payment.gateway if found.payment else "")
+            adapter = gateway(found.payment.gateway)
             result = adapter.refund(found)
         except (GatewayError, UnknownGateway) as exc:
             result = RefundResult(
                 RefundResult.FAILED, failure_reason=str(exc) or type(exc).__name__, retryable=True
             )
         with transaction.atomic():
-            payment = Payment.objects.select_for_update().get(pk=found.payment_id)
+            payment = Payment.objects.select_for_update().get(pk=payment_pk)
             locked = Refund.objects.select_for_update().get(pk=refund_pk)
             if result.status == RefundResult.SUCCEEDED:
                 _complete_refund(payment, locked, result.provider_reference)

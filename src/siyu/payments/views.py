@@ -106,7 +106,7 @@ def order_refund(request: HttpRequest, order_pk: int) -> HttpResponse:
     mode = form.cleaned_data["mode"]
     lines = form.chosen_lines() if mode == "lines" else None
     if form.non_field_errors():
-        messages.error(request, " ".join(form.non_field_errors()))
+        messages.error(request, " ".join(str(error) for error in form.non_field_errors()))
         return _back(request, order.pk)
     if mode == "lines" and not lines:
         messages.error(request, _("Enter how many of each line to refund."))
