@@ -252,3 +252,26 @@ def test_approving_and_rejecting_requests_from_the_console(
         == 404
     )
     assert Refund.unscoped.get(pk=third.pk).status == Refund.Status.REQUESTED
+
+
+def test_the_order_page_carries_the_panel(merchant, paid):
+    client = staff_client(merchant, Role.FINANCE)
+    html = client.get(f"/console/orders/{paid.pk}/", headers={"Accept-Language": "en"})
+    text = html.content.decode()
+    assert 'id="payments"' in text
+    assert "Sandbox — no real money" in text
+    assert f"/console/payments/orders/{paid.pk}/refund/" in text
+    listed = client.get("/console/payments/").content.decode()
+    assert f'href="/console/orders/{paid.pk}/#payments"' in listed
+
+
+def test_without_a_next_address_the_refund_returns_to_the_order_page(merchant, paid):
+    answer = staff_client(merchant, Role.OWNER).post(
+        f"/console/payments/orders/{paid.pk}/refund/", {"mode": "lines", "reason": "x"}
+    )
+    assert answer["Location"] == f"/console/orders/{paid.pk}/#payments"
+    evil = staff_client(merchant, Role.OWNER).post(
+        f"/console/payments/orders/{paid.pk}/refund/",
+        {"mode": "lines", "reason": "x", "next": "https://evil.example/"},
+    )
+    assert evil["Location"] == f"/console/orders/{paid.pk}/#payments"

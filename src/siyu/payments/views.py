@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -28,14 +28,20 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 def _back(request: HttpRequest, order_id: int | None = None) -> HttpResponseRedirect:
-    """Back where the form was (the order page), or to the refund list."""
+    """Back where the form was, else to the order's page (its payments panel)."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return HttpResponseRedirect(target)
-    fallback = reverse("payments:refund_list")
-    return HttpResponseRedirect(f"{fallback}?order={order_id}" if order_id else fallback)
+    if order_id:
+        try:
+            return HttpResponseRedirect(
+                reverse("orders:order_detail", args=[order_id]) + "#payments"
+            )
+        except NoReverseMatch:
+            return HttpResponseRedirect(f"{reverse('payments:refund_list')}?order={order_id}")
+    return HttpResponseRedirect(reverse("payments:refund_list"))
 
 
 def _explain(request: HttpRequest, exc: DomainError) -> None:
