@@ -91,7 +91,7 @@ def test_date_range_is_in_the_merchants_time_zone(merchant, other_merchant, shop
 
 
 def test_detail_has_lines_timeline_payments_pricing_and_actions(merchant, paid):
-    body = api_client(merchant).get(f"{URL}/{paid.pk}").json()
+    body = api_client(merchant).get(f"{URL}/{paid.pk}", headers={"Accept-Language": "en"}).json()
     assert body["number"] == paid.number
     assert body["subtotal"] == 3600
     assert body["pickup_code"] == paid.pickup_code

@@ -18,7 +18,7 @@ def place(client, body, key):
         "/api/test/checkout",
         data=json.dumps(body),
         content_type="application/json",
-        headers={"Idempotency-Key": key},
+        headers={"Idempotency-Key": key, "Accept-Language": "en"},
     )
 
 

@@ -24,7 +24,7 @@ PICKUP_CODE_RE = re.compile(rf"^\d{{{PICKUP_CODE_DIGITS}}}$")
 
 
 class RandomSource(Protocol):
-    def randrange(self, stop: int) -> int: ...
+    def randrange(self, stop: int, /) -> int: ...
 
 
 _SYSTEM = secrets.SystemRandom()
@@ -32,14 +32,16 @@ _SYSTEM = secrets.SystemRandom()
 
 def order_number(local_date: date, rng: RandomSource | None = None) -> str:
     """``YYYYMMDD`` of the merchant's local date + 10 random digits."""
-    rng = rng or _SYSTEM
-    return f"{local_date:%Y%m%d}{rng.randrange(10**NUMBER_RANDOM_DIGITS):0{NUMBER_RANDOM_DIGITS}d}"
+    source: RandomSource = rng or _SYSTEM
+    return (
+        f"{local_date:%Y%m%d}{source.randrange(10**NUMBER_RANDOM_DIGITS):0{NUMBER_RANDOM_DIGITS}d}"
+    )
 
 
 def pickup_code(rng: RandomSource | None = None) -> str:
     """Six digits, leading zeros kept (``004217``)."""
-    rng = rng or _SYSTEM
-    return f"{rng.randrange(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
+    source: RandomSource = rng or _SYSTEM
+    return f"{source.randrange(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
 
 
 def clean_code(text: str) -> str:
