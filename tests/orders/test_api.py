@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
@@ -13,7 +13,6 @@ from siyu.core import clock
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import api_client, login, staff_client
-from siyu.orders import services
 from siyu.orders.models import Order, ShippingSettings
 from siyu.orders.testing import make_customer, make_order, make_shop
 from siyu.stores.testing import make_store, make_store_staff

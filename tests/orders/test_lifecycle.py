@@ -369,3 +369,11 @@ def test_store_staff_verify_only_at_their_store(order, shop, bound):
         services.verify_pickup(elsewhere, shop.store, order.pickup_code)
     guide = Actor.for_membership(make_store_staff(bound, Role.SHOPPING_GUIDE, shop.store))
     assert services.verify_pickup(guide, shop.store, order.pickup_code).status == "completed"
+
+
+def test_mark_paid_takes_a_handful_of_queries(order, django_assert_max_num_queries):
+    # the savepoint, the order's row lock, the commit of the reservation (claim, stock
+    # UPDATE, ledger; one UPDATE more per further SKU), the order UPDATE, the timeline
+    # row and the outbox row: 9 on SQLite, 8 on PostgreSQL (RETURNING saves one)
+    with django_assert_max_num_queries(9):
+        services.mark_paid(order, payment_reference="PAY-1", paid_at=clock.now())

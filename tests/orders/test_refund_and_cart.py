@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from siyu.catalog.models import Product, Sku
-from siyu.core import clock
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.models import DomainEvent
 from siyu.core.tenancy import merchant_context
@@ -223,5 +222,5 @@ def test_make_order_reaches_every_status(merchant, other_merchant, status):
 
 
 def test_make_order_refuses_an_unknown_status(merchant):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="lost"):
         make_order(merchant, status="lost")
