@@ -376,3 +376,18 @@ def test_query_catches_up_a_lost_notification(merchant, order):
     )
     assert outcome.message == "already paid"
     assert paid_transitions(order) == 1
+
+
+def test_handling_a_notification_takes_a_bounded_number_of_queries(
+    merchant, order, django_assert_max_num_queries
+):
+    """The notify endpoint is hot: pin its queries (savepoints included; mark_paid's ~10)."""
+    payment = start(order)
+    with merchant_context(merchant):
+        provider.pay(token_of(payment))
+    note = SandboxNotification.unscoped.get()
+    headers, body = provider.signed_headers(note), note.body.encode()
+    with django_assert_max_num_queries(26):
+        services.handle_notification("sandbox", headers, body)
+    with django_assert_max_num_queries(7):
+        assert services.handle_notification("sandbox", headers, body).duplicate

@@ -42,14 +42,15 @@ from siyu.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from siyu.core.models import Merchant
 from siyu.core.money import format_amount
 from siyu.core.permissions import Perm
-from siyu.core.tenancy import merchant_context
+from siyu.core.tenancy import current_merchant, merchant_context
 from siyu.customers.models import Customer
 from siyu.orders import services as order_services
 from siyu.orders.errors import OrderAlreadyPaid, OrderCancelled, PaymentNotApplied
 from siyu.orders.models import Order, OrderLine
 from siyu.payments import allocation
 from siyu.payments import events as payment_events
-from siyu.payments.gateways import UnknownGateway, gateway
+from siyu.payments.gateways import UnknownGateway
+from siyu.payments.gateways import gateway as get_gateway
 from siyu.payments.gateways.base import (
     Acknowledgement,
     GatewayError,
@@ -179,8 +180,6 @@ def start_payment(order: Order, *, gateway: str = "sandbox", return_url: str) ->
     The provider is asked only after the ``Payment`` row is written, with no row
     lock held; call this outside a transaction so the row is committed first.
     """
-    from siyu.payments.gateways import gateway as get_gateway
-
     adapter = get_gateway(gateway)
     back = _return_url(return_url)
     now = clock.now()
@@ -264,7 +263,7 @@ def handle_notification(
     A notification seen before answers success and changes nothing.
     """
     try:
-        adapter = gateway(gateway_code)
+        adapter = get_gateway(gateway_code)
     except UnknownGateway as exc:
         logger.warning("payments: notification for unknown gateway %r refused", gateway_code)
         raise NotFound(_("Unknown gateway.")) from exc
@@ -322,6 +321,7 @@ def _apply_notification(
         except IntegrityError:
             return outcome("duplicate", "seen before: nothing changed")
         payment = Payment.objects.select_for_update().get(pk=payment_pk)
+        payment.merchant = current_merchant()  # bound by the caller: saves reading it again
         refund_id: int | None = None
         if note.kind == NotificationKind.PAYMENT_SUCCEEDED:
             result, message, refund_id = _payment_succeeded(payment, note)
@@ -872,7 +872,7 @@ def execute_refund(refund_pk: int) -> str | None:
         return RefundStatus.FAILED
     with merchant_context(found.merchant):
         try:
-            adapter = gateway(found.payment.gateway)
+            adapter = get_gateway(found.payment.gateway)
             result = adapter.refund(found)
         except (GatewayError, UnknownGateway) as exc:
             result = RefundResult(
@@ -1022,7 +1022,7 @@ def due_refunds(limit: int = 100) -> list[int]:
 def refresh_payment(actor: Actor, payment: Payment) -> Payment:
     """Ask the provider for a pending payment's state and catch up (a lost notification)."""
     actor.require(Perm.ORDERS_VIEW)
-    adapter = gateway(payment.gateway)
+    adapter = get_gateway(payment.gateway)
     try:
         result = adapter.query(payment)  # no transaction open: no lock held during the call
     except GatewayError as exc:
