@@ -30,8 +30,9 @@ id order on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -85,13 +86,13 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _timestamp(moment: datetime) -> object:
+def _timestamp(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
 def _movement_values(
     record: Record, on_hand_delta: int, reserved_delta: int, now: datetime
-) -> list[object]:
+) -> list[Any]:
     """Parameters of the ledger columns after location, SKU and the counts after."""
     return [
         record.kind,
@@ -160,6 +161,7 @@ def change_level(
     sells an expired reservation again, or takes stock away. With ``record``
     the ledger line is written too (one statement on PostgreSQL).
     """
+    params: list[Any]
     if level_id is not None:
         where, params = "id = %s", [level_id]
     else:
@@ -171,7 +173,7 @@ def change_level(
         f"UPDATE {_LEVEL} SET on_hand = on_hand + %s, reserved = reserved + %s, "
         f"updated_at = %s WHERE {where} RETURNING {_LEVEL_COLUMNS}"
     )
-    update_params = [on_hand_delta, reserved_delta, _timestamp(now), *params]
+    update_params: list[Any] = [on_hand_delta, reserved_delta, _timestamp(now), *params]
     deltas = (on_hand_delta, reserved_delta)
     with connection.cursor() as cursor:
         if record is not None and _postgres():
@@ -191,7 +193,7 @@ def change_level(
         if record is None:
             return after
         movement_id = _insert_movement(cursor, after, record, deltas, now)
-    return LevelAfter(*row, movement_id=movement_id)
+    return replace(after, movement_id=movement_id)
 
 
 def reserve_one(
@@ -217,7 +219,7 @@ def reserve_one(
         f"AND NOT EXISTS (SELECT 1 FROM {_RESERVATION} WHERE merchant_id = %s AND reference = %s) "
         f"RETURNING {_LEVEL_COLUMNS}"
     )
-    update_params = [
+    update_params: list[Any] = [
         quantity,
         _timestamp(now),
         location_id,
@@ -230,7 +232,7 @@ def reserve_one(
         f"INSERT INTO {_RESERVATION} "
         "(merchant_id, level_id, quantity, reference, status, expires_at, created_at) "
     )
-    hold_params = [
+    hold_params: list[Any] = [
         merchant_id,
         quantity,
         reference,
@@ -270,7 +272,7 @@ def reserve_one(
             ],
         )
         movement_id = _insert_movement(cursor, after, record, (0, quantity), now)
-    return LevelAfter(*row, movement_id=movement_id)
+    return replace(after, movement_id=movement_id)
 
 
 def claim_reservations(
@@ -291,7 +293,7 @@ def claim_reservations(
     """
     lock = " ORDER BY id FOR UPDATE" if _postgres() else ""
     condition = "merchant_id = %s AND reference = %s AND status = %s"
-    params: list[object] = [merchant_id, reference, from_status]
+    params: list[Any] = [merchant_id, reference, from_status]
     if expired_by is not None:
         condition += " AND expires_at <= %s"
         params.append(_timestamp(expired_by))

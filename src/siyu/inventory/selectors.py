@@ -33,7 +33,7 @@ def visible_locations(actor: Actor, *, include_inactive: bool = True) -> QuerySe
 
 def visible_location(actor: Actor, pk: int | str | None) -> Location | None:
     try:
-        key = int(pk) if pk not in (None, "") else None  # type: ignore[arg-type]
+        key = int(pk) if pk not in (None, "") else None
     except (TypeError, ValueError):
         return None
     if key is None:
