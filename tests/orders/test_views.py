@@ -260,3 +260,16 @@ def test_shipping_settings_for_owners_only(merchant, other_merchant):
     assert 'value="8.00"' in page
     operator = staff_client(merchant, Role.OPERATOR)
     assert operator.get(reverse("orders:shipping_settings")).status_code == 403
+
+
+def test_the_admin_lists_orders_of_every_merchant_read_only(merchant, paid, client):
+    from siyu.core.testing import make_user
+
+    admin = make_user(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    listing = client.get("/admin/orders/order/")
+    assert listing.status_code == 200
+    assert paid.number in listing.content.decode()
+    page = client.get(f"/admin/orders/order/{paid.pk}/change/")
+    assert page.status_code == 200
+    assert client.get("/admin/orders/order/add/").status_code == 403
