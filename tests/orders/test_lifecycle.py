@@ -377,3 +377,21 @@ def test_mark_paid_takes_a_handful_of_queries(order, django_assert_max_num_queri
     # row and the outbox row: 9 on SQLite, 8 on PostgreSQL (RETURNING saves one)
     with django_assert_max_num_queries(9):
         services.mark_paid(order, payment_reference="PAY-1", paid_at=clock.now())
+
+
+def test_every_order_event_type_is_registered():
+    from siyu.core.events import EVENT_TYPES
+    from siyu.orders import events as order_events
+
+    names = {
+        "orders.order.placed",
+        "orders.order.paid",
+        "orders.order.cancelled",
+        "orders.order.preparing",
+        "orders.order.shipped",
+        "orders.order.ready_for_pickup",
+        "orders.order.completed",
+        "orders.order.refunded",
+    }
+    assert set(order_events.EVENT_TYPES) == names
+    assert names <= set(EVENT_TYPES)
