@@ -76,6 +76,12 @@ def test_detail_has_the_addresses_default_first(merchant, customer):
     assert body["addresses"][0]["postal_code"] == "200040"
 
 
+def test_a_bad_filter_is_422_naming_it(merchant):
+    response = api_client(merchant).get(BASE, {"status": "deleted"})
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"status"}
+
+
 def test_patch_name_and_status(merchant, customer):
     client = api_client(merchant, Role.OPERATOR)
     response = patch(client, f"{BASE}/{customer.pk}", {"name": "小明", "status": "blocked"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siyu.customers import codes
@@ -34,6 +34,7 @@ def test_the_hash_depends_on_the_secret_key(settings):
     assert codes.code_hash(1, "+8613812345678", "123456") != before
 
 
+@settings(deadline=None)  # a property, not a timing: no deadline on a busy machine
 @given(code=st.from_regex(r"\A[0-9]{6}\Z"))
 def test_a_code_matches_its_own_hash_only(code):
     stored = codes.code_hash(7, "+8613900000000", code)
@@ -79,6 +80,7 @@ def test_at_most_n_sends_in_any_hour():
     )
 
 
+@settings(deadline=None)  # a property, not a timing: no deadline on a busy machine
 @given(
     ages=st.lists(st.integers(min_value=0, max_value=7200), max_size=12),
     resend=st.integers(min_value=1, max_value=600),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siyu.core.errors import InvalidInput
@@ -32,6 +32,7 @@ def test_the_ways_people_write_a_mobile_number_become_one_e164(raw):
     assert normalise_phone(raw, mobile=True) == "+8613812345678"
 
 
+@settings(deadline=None)  # a property, not a timing: no deadline on a busy machine
 @given(
     prefix=st.sampled_from(MOBILE_PREFIXES),
     subscriber=st.integers(min_value=0, max_value=99_999_999),
@@ -46,6 +47,7 @@ def test_every_written_form_of_a_mobile_number_parses_to_the_same_e164(prefix, s
     assert phones.parse(phones.display(result), mobile=True) == result
 
 
+@settings(deadline=None)  # a property, not a timing: no deadline on a busy machine
 @given(text=st.text(max_size=60))
 def test_parsing_any_text_answers_a_number_or_a_reason_and_never_raises(text):
     result = phones.parse(text)

@@ -226,3 +226,19 @@ def test_unknown_shop_is_404_json(account_api, db):
     response = Client().get(account_api.format(slug="no-such-shop") + "/me")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_errors_follow_the_customers_language(base):
+    chinese = post(Client(), f"{base}/request-code", {"phone": "021 6288 1234"})
+    assert chinese.json()["fields"]["phone"] == "请输入手机号码：验证码会通过短信发送。"
+    english = post(Client(HTTP_ACCEPT_LANGUAGE="en"), f"{base}/request-code", {"phone": "12"})
+    assert english.json()["fields"]["phone"] == "Enter a valid phone number, e.g. 138 1234 5678."
+
+
+def test_login_rotates_the_csrf_token(base, merchant):
+    client = Client()
+    client.get(f"{base}/csrf")
+    before = client.cookies["csrftoken"].value  # the secret behind every masked token
+    response = log_in_through_the_api(client, base, merchant)
+    assert response.status_code == 200
+    assert client.cookies["csrftoken"].value != before

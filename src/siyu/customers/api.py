@@ -8,7 +8,7 @@ operators) and with the middle starred (``+86138****5678``) to the others.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -83,9 +83,13 @@ class CustomerDetailOut(CustomerOut):
 
 
 class CustomerFilter(Schema):
-    q: str = Field("", description="Digits of the phone number, or part of the name.")
-    status: str = Field("", description="`active` or `blocked`.")
-    join_channel: str = Field("", description="Only customers who joined through this channel.")
+    q: str = Field(
+        "", max_length=80, description="Digits of the phone number, or part of the name."
+    )
+    status: Literal["", "active", "blocked"] = Field("", description="`active` or `blocked`.")
+    join_channel: str = Field(
+        "", max_length=60, description="Only customers who joined through this channel."
+    )
 
 
 class CustomerPatch(Schema):

@@ -2,7 +2,7 @@
 
 One browser may be logged in at several merchants' storefronts at once: the
 session keeps ``{merchant id: customer id}``. Logging in rotates the session
-key (no session fixation); logging out forgets only this merchant's customer.
+key and the CSRF token (no session fixation); logging out forgets only this merchant's customer.
 ``StorefrontMiddleware`` reads it on every storefront request and puts the
 customer on ``request.siyu_customer`` (None when not logged in, or blocked).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
 
 from siyu.customers.models import Customer
 
@@ -30,6 +31,7 @@ def _entries(request: HttpRequest, key: str) -> dict[str, object]:
 def login_customer(request: HttpRequest, customer: Customer) -> None:
     """Log ``customer`` in at their merchant's storefront in this browser."""
     request.session.cycle_key()
+    rotate_token(request)  # a CSRF token planted before the login is worthless after it
     logged_in = _entries(request, CUSTOMERS_KEY)
     logged_in[str(customer.merchant_id)] = customer.pk
     request.session[CUSTOMERS_KEY] = logged_in
