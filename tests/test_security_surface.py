@@ -18,14 +18,34 @@ PUBLIC_API_PATHS = {"/api/v1/openapi.json", "/api/v1/docs"}
 # Operations that payment providers call: no API key, the provider's signature over the
 # body authenticates them. Without a signature header they are 401 like every operation.
 SIGNED_API_OPERATIONS = {("POST", "/api/v1/payments/notify/{gateway}")}
+# What a customer does before logging in to a storefront: fetch a CSRF token, ask for a login
+# code, verify it. Everything else of the storefront API needs the customer session.
+PUBLIC_STOREFRONT_OPERATIONS = {
+    ("GET", "/api/v1/storefront/{merchant_slug}/account/csrf"),
+    ("POST", "/api/v1/storefront/{merchant_slug}/account/request-code"),
+    ("POST", "/api/v1/storefront/{merchant_slug}/account/verify-code"),
+}
+SHOP_SLUG = "lucky-coffee"  # the `merchant` fixture's slug: storefront paths need a real shop
+
+
+def unsecured_operations() -> set[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return {
+        (method.upper(), path)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if not operation.get("security")
+    }
 
 
 def api_operations() -> list[tuple[str, str]]:
     schema = api.get_openapi_schema()
     operations = []
     for path, methods in schema["paths"].items():
-        concrete = re.sub(r"\{[^}]+\}", "999999", path)
+        concrete = re.sub(r"\{[^}]+\}", "999999", path.replace("{merchant_slug}", SHOP_SLUG))
         for method in methods:
+            if (method.upper(), path) in PUBLIC_STOREFRONT_OPERATIONS:
+                continue
             operations.append((method.upper(), concrete))
     return sorted(operations)
 
@@ -50,7 +70,7 @@ def console_paths() -> list[str]:
 
 
 @pytest.mark.parametrize(("method", "path"), api_operations())
-def test_every_api_operation_needs_authentication(db, method, path):
+def test_every_api_operation_needs_authentication(merchant, method, path):
     response = Client().generic(method, path, data="{}", content_type="application/json")
     assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
     assert response.json()["error"] in {"unauthorized", "invalid_api_key"}
@@ -68,6 +88,15 @@ def test_every_console_page_needs_a_staff_login(db, path):
     assert response.status_code in (302, 405), f"GET {path} answered {response.status_code}"
     if response.status_code == 302:
         assert response["Location"].startswith("/console/login/")
+
+
+def test_the_only_operations_without_authentication_are_the_storefront_login_ones():
+    assert unsecured_operations() == PUBLIC_STOREFRONT_OPERATIONS
+
+
+def test_an_unknown_storefront_is_404_not_401(db):
+    response = Client().get("/api/v1/storefront/no-such-shop/account/me")
+    assert response.status_code == 404
 
 
 def test_public_api_paths_are_only_the_documentation(db):

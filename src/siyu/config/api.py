@@ -9,6 +9,7 @@ from siyu.catalog.api import router as catalog_router
 from siyu.core.api import router as core_router
 from siyu.core.apikit import AUTH, install_error_handlers
 from siyu.customers.api import router as customers_router
+from siyu.customers.storefront_api import router as storefront_account_router
 from siyu.inventory.api import router as inventory_router
 from siyu.orders.api import router as orders_router
 from siyu.payments.api import notify_router
@@ -71,4 +72,5 @@ api.add_router("/inventory", inventory_router)
 api.add_router("/orders", orders_router)
 api.add_router("/payments", payments_router)
 api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
+api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
 api.add_router("/storefront/{merchant_slug}", storefront_router)  # customer session
