@@ -15,6 +15,9 @@ from siyu.core.testing import make_merchant
 @pytest.fixture(autouse=True)
 def _isolated_media_and_cache(settings: pytest.FixtureRequest, tmp_path: object) -> Iterator[None]:
     settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined,operator]
+    # Payment notifications and return addresses point at a closed port, never at a dev server
+    # that may be running on :8000 while the tests run.
+    settings.PUBLIC_URL = "http://127.0.0.1:9"  # type: ignore[attr-defined]
     cache.clear()
     yield
     cache.clear()

@@ -29,6 +29,9 @@ from siyu.core.management.commands import demo as demo_command
 from siyu.core.management.commands.openapi import diff_summary
 from siyu.core.models import Membership, Merchant, User
 from siyu.core.permissions import Role
+from siyu.core.tenancy import merchant_context
+from siyu.customers.models import Customer
+from siyu.customers.services import normalise_phone
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_DEADLINE = 90.0  # seconds; only a guard against hanging, not a measurement
@@ -59,6 +62,7 @@ def demo_dir(settings, tmp_path):
 
 def _run_demo(**options) -> str:
     out = io.StringIO()
+    options.setdefault("customers", 60)  # the history generator scales with it; keep tests quick
     call_command("demo", no_serve=True, no_progress=True, stdout=out, **options)
     return out.getvalue()
 
@@ -83,12 +87,20 @@ def test_demo_builds_the_merchant_and_its_logins_once_and_prints_them_every_time
     }
     assert "/console/" in output
     assert "/api/v1/docs" in output
+    staff_logins = [login for login in logins if login["role"] != "customer"]
     for login in logins:
-        # every printed login is real: the user exists, works here and has that password
         assert re.search(rf"\b{re.escape(login['username'])}\b", output)
+    for login in staff_logins:
+        # every printed staff login is real: the user exists, works here and has that password
         user = User.objects.get(username=login["username"])
         assert user.check_password(login["password"]), login
         assert Membership.objects.filter(user=user, merchant=merchant, is_active=True).exists()
+    for login in logins:
+        if login["role"] == "customer":
+            # a storefront login: the customer exists (phone + a code from the SMS outbox)
+            phone = normalise_phone(login["username"])
+            with merchant_context(merchant):
+                assert Customer.objects.filter(phone=phone).exists(), login
 
     # a second start serves what is there: another seed would build other data, so it must
     # not build at all, and it prints the same logins
@@ -99,7 +111,7 @@ def test_demo_builds_the_merchant_and_its_logins_once_and_prints_them_every_time
     assert User.objects.count() == users
     assert Merchant.objects.filter(slug=demo_command.DEMO_SLUG).count() == 1
     table = [line for line in output.splitlines() if DEMO_PASSWORD in line]
-    assert len(table) == len(logins)
+    assert len(table) == len(staff_logins)
     assert table == [line for line in second.splitlines() if DEMO_PASSWORD in line]
 
 
@@ -107,7 +119,7 @@ def test_the_demo_seeds_every_app_that_has_a_generator_in_dependency_order():
     found = [app for app, _ in demo_command.demo_modules()]
     assert found == [app for app in demo_command.DEMO_APPS if app in found]
     for _, module in demo_command.demo_modules():
-        assert module.STEPS > 0
+        assert demo_command.planned_steps(module, {"customers": 100}) > 0
         assert callable(module.seed)
 
 
@@ -138,7 +150,16 @@ def test_demo_reset_wipes_the_data_directory_and_builds_afresh_from_the_command_
     (data / demo_command.LOGINS_FILE).write_text("[]")
 
     done = subprocess.run(
-        _siyu("--data", str(data), "demo", "--reset", "--no-serve", "--no-progress"),
+        _siyu(
+            "--data",
+            str(data),
+            "demo",
+            "--reset",
+            "--no-serve",
+            "--no-progress",
+            "--customers",
+            "60",
+        ),
         env=_child_env(data),
         capture_output=True,
         text=True,

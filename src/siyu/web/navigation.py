@@ -43,6 +43,9 @@ NAV: list[tuple[str | Promise, list[NavItem]]] = [
             ),
             NavItem(_("Orders"), "orders:order_list", Perm.ORDERS_VIEW, "orders:", "receipt"),
             NavItem(
+                _("Payments"), "payments:payment_list", Perm.ORDERS_VIEW, "payments:", "wallet"
+            ),
+            NavItem(
                 _("Inventory"), "inventory:stock_list", Perm.INVENTORY_VIEW, "inventory:", "stack"
             ),
         ],
