@@ -5,7 +5,8 @@ annotations of a paginated view in its own module.)
 
 Handlers parse, call a selector or service, and answer. Store managers and
 shopping guides see only the locations of the stores they are assigned to:
-any other location, like one of another merchant, answers 404. Receipts and
+any other location, like one of another merchant, answers 404 (an API key
+with a store role has no stores, so it sees none). Receipts and
 adjustments take effect once per ``Idempotency-Key`` (and per ``reference``,
 when given).
 """
@@ -80,7 +81,10 @@ class LevelOut(Schema):
     on_hand: int
     reserved: int = Field(description="Held for unpaid orders.")
     available: int = Field(description="`on_hand - reserved`: what can still be sold.")
-    low: bool = Field(description="Available at or below the location's low-stock threshold.")
+    low: bool = Field(
+        description="Available at or below the location's low-stock threshold (sold out "
+        "counts as low)."
+    )
     updated_at: datetime
 
     @staticmethod
