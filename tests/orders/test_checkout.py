@@ -372,11 +372,11 @@ def test_checkout_takes_a_handful_of_queries_however_many_lines(
     with CaptureQueriesContext(connection) as ten:
         pickup(customer, shop, items=[(sku.pk, 1) for sku in skus])
     print(f"\ncheckout queries: 1 line {len(one)}, 10 lines {len(ten)}")
-    assert len(one) <= 13
+    assert len(one) <= 11
     # each further SKU costs one stock UPDATE (the conditional one that cannot oversell),
     # and several SKUs one SELECT of their stock rows, to lock them in id order
-    assert len(ten) <= 13 + 9 + 2
-    with django_assert_max_num_queries(13):
+    assert len(ten) <= 11 + 9 + 2
+    with django_assert_max_num_queries(11):
         pickup(customer, shop, items=[(shop.sku.pk, 1)])
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 
 from siyu.catalog.models import Product, ProductStore, Sku
@@ -110,6 +111,15 @@ def products_sold_at(store: Store, products: Sequence[Product]) -> set[int]:
             )
         )
     return sold
+
+
+def store_location(store: Store) -> Location:
+    """The store's stock location: read with the store when it exists (no extra query),
+    else created by the inventory app on first use."""
+    try:
+        return store.stock_location
+    except ObjectDoesNotExist:
+        return inventory.location_for_store(store)
 
 
 def pickup_store_problem(store: Store | None) -> str | None:
@@ -288,7 +298,11 @@ def load(
     # the store: required for pickup, optional attribution for delivery
     store: Store | None = None
     if store_id is not None:
-        store = Store.objects.filter(pk=store_id).first() if _is_int(store_id) else None
+        store = (
+            Store.objects.select_related("stock_location").filter(pk=store_id).first()
+            if _is_int(store_id)
+            else None
+        )
         if store is None:
             errors["store_id"] = _("Unknown store.")
         elif fulfilment == pricing.PICKUP:
@@ -324,7 +338,7 @@ def load(
         if location is None:
             errors["fulfilment"] = _("This shop does not deliver yet: choose pickup.")
     elif pickup_store is not None:
-        location = inventory.location_for_store(pickup_store)
+        location = store_location(pickup_store)
         if not location.active:
             errors["store_id"] = _("This store cannot take orders now.")
 

@@ -300,13 +300,13 @@ def cart_view(
     store: Store | None = None
     location: Location | None = None
     if store_id is not None:
-        store = Store.objects.filter(pk=store_id).first()
+        store = Store.objects.select_related("stock_location").filter(pk=store_id).first()
     if fulfilment == pricing.PICKUP:
         problem = checkout_context.pickup_store_problem(store) if store_id is not None else None
         if problem:
             problems["store_id"] = problem
         elif store is not None:
-            location = inventory.location_for_store(store)
+            location = checkout_context.store_location(store)
     else:
         location = inventory.delivery_location(merchant)
         if location is None:
