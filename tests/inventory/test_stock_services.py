@@ -585,3 +585,16 @@ def test_the_whole_life_of_a_level_balances(bound, owner, warehouse):
     services.restock(location=warehouse, items=[(sku.pk, 1)], reference="refund:9")
     assert counts(warehouse, sku) == (6, 0)
     assert ledger_problems(bound) == []
+
+
+def test_the_expiry_job_runs_every_thirty_seconds(bound, warehouse):
+    from siyu.core.scheduler import PERIODIC_JOBS
+    from siyu.inventory.tasks import expire_stock_reservations
+
+    job = PERIODIC_JOBS["inventory.expire_reservations"]
+    assert job.every == timedelta(seconds=30)
+    sku = stocked_sku(warehouse, 3)
+    reserve(warehouse, [(sku.pk, 2)], expires_at=clock.now() - timedelta(seconds=1))
+    assert job.task is expire_stock_reservations
+    assert expire_stock_reservations.call() == 1
+    assert counts(warehouse, sku) == (3, 0)

@@ -12,7 +12,7 @@ from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import staff_client
 from siyu.inventory import services
-from siyu.inventory.models import Location, StockMovement
+from siyu.inventory.models import Location, StockLevel, StockMovement
 from siyu.inventory.testing import (
     counts,
     make_sku,
@@ -390,3 +390,22 @@ def test_pages_are_translated(merchant, scene):
     assert "库存" in page
     assert "入库" in page
     assert "可用" in page
+
+
+def test_platform_admin_reads_stock_of_every_merchant_but_edits_nothing(
+    client, merchant, other_merchant, scene
+):
+    from siyu.core.models import User
+
+    stock(make_warehouse(other_merchant, name="Their hub"), make_sku(other_merchant), 4)
+    admin = User.objects.create_superuser("root", "root@example.com", "Admin-pass-2026")
+    client.force_login(admin)
+    locations = html(client.get("/admin/inventory/location/"))
+    assert "上海中央仓" in locations
+    assert "Their hub" in locations
+    for model in ("stocklevel", "stockmovement", "stockreservation"):
+        assert client.get(f"/admin/inventory/{model}/").status_code == 200
+    level = StockLevel.unscoped.filter(location=scene["hub"]).first()
+    assert client.get(f"/admin/inventory/stocklevel/{level.pk}/change/").status_code == 200
+    assert client.post(f"/admin/inventory/stocklevel/{level.pk}/change/", {}).status_code == 403
+    assert client.get("/admin/inventory/stocklevel/add/").status_code == 403
