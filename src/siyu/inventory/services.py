@@ -768,10 +768,13 @@ def reserve(
     transaction remains usable). Idempotent per ``reference``: once a
     reference has reservations, reserving it again changes nothing.
 
-    Queries: one SKU is 4 (the reference check, one conditional UPDATE, the
-    reservation INSERT, the ledger INSERT); each further SKU adds one UPDATE
-    plus one SELECT of the level ids so that levels are locked in id order.
-    No ``SELECT … FOR UPDATE``: the conditional UPDATE is the lock and the check.
+    Queries: one SKU is one statement on PostgreSQL (the reference check, the
+    conditional UPDATE, the reservation and the ledger line in one ``WITH``)
+    and three on SQLite. Several SKUs: the reference check, the level ids (to
+    lock in id order), one conditional UPDATE per SKU, two INSERTs. No
+    ``SELECT … FOR UPDATE``: the conditional UPDATE is the lock and the check.
+    For many buyers of one SKU, call it as late as possible in the caller's
+    transaction: the level stays locked from here until the commit.
     """
     wanted, errors = _clean_items(items)
     problem = _reference_problem(reference, required=True)
@@ -897,7 +900,9 @@ def commit(reference: str) -> None:
     if it is not, :class:`OutOfStock` is raised and nothing changes (the
     caller refunds). Needs the order's merchant bound.
 
-    Queries: one SKU is 3 (claim the reservation, one UPDATE, the ledger INSERT).
+    Queries: one SKU is two statements on PostgreSQL (claim the reservation;
+    the level UPDATE with its ledger line) and three on SQLite. As with
+    ``reserve``, the level stays locked until the caller commits.
     """
     problem = _reference_problem(reference, required=True)
     if problem:
