@@ -115,3 +115,10 @@ def test_a_sequence_of_refunds_never_exceeds_what_was_paid(spec, shipping, attem
             refunded == total
             and (total > 0 or all(ln.refunded_quantity == ln.quantity for ln in lines))
         )
+
+
+def test_returning_units_without_money_is_a_partial_refund():
+    plan = plan_refund(
+        order_total=3000, refunded_total=0, lines=LINES[:1], requested=[(1, 1, 0)], amount=0
+    )
+    assert plan.state == "partial"

@@ -72,10 +72,13 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def refund_state(order_total: int, refunded_total: int, all_units_back: bool) -> str:
+def refund_state(
+    order_total: int, refunded_total: int, all_units_back: bool, any_units_back: bool = False
+) -> str:
+    """Full: the whole total went back (a free order: every unit). Partial: money or units."""
     if refunded_total >= order_total and (order_total > 0 or all_units_back):
         return FULL
-    if refunded_total > 0 or all_units_back:
+    if refunded_total > 0 or any_units_back or all_units_back:
         return PARTIAL
     return NONE
 
@@ -130,4 +133,7 @@ def plan_refund(
     all_back = bool(lines) and all(
         line.refunded_quantity + returned.get(line.id, 0) >= line.quantity for line in lines
     )
-    return RefundPlan(tuple(chosen), amount, after, refund_state(order_total, after, all_back))
+    any_back = any(line.refunded_quantity + returned.get(line.id, 0) > 0 for line in lines)
+    return RefundPlan(
+        tuple(chosen), amount, after, refund_state(order_total, after, all_back, any_back)
+    )
