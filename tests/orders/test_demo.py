@@ -66,6 +66,8 @@ def test_the_demo_writes_customers_and_a_year_of_orders(settings, tmp_path):
         assert statuses["cancelled"] > 0
         assert statuses["paid"] + statuses["preparing"] + statuses["ready_for_pickup"] >= 8
         assert Refund.objects.count() > 0
+        channels = set(generated.values_list("join_channel", flat=True))
+        assert channels == {"store_qr", "storefront", "group", "guide"}
         assert CustomerAddress.objects.filter(customer__in=generated).exists()
         rule = ShippingSettings.objects.get()
         assert (rule.flat_fee, rule.free_over) == (600, 5_000)

@@ -245,6 +245,20 @@ def test_customers_differ_in_how_often_they_buy_and_when_they_stop(year):
     assert sum(loyal) / len(loyal) > 3 * sum(fickle) / len(fickle)
 
 
+def test_customers_join_through_the_channels_and_group_members_buy_more_often(year):
+    shares = Counter(c.channel for c in year.customers)
+    params = m.Parameters()
+    assert set(shares) == set(params.join_channels)
+    for channel, share in params.join_channels.items():
+        assert abs(shares[channel] / len(year.customers) - share) < 0.04
+
+    def mean_rate(channel):
+        rates = [c.rate for c in year.customers if c.channel == channel]
+        return sum(rates) / len(rates)
+
+    assert mean_rate("group") > 1.15 * mean_rate("store_qr")
+
+
 def test_spend_per_order_varies_by_customer_not_by_frequency(year):
     def mean_spend(customers):
         orders = [o.total for c in customers for o in c.orders if o.paid_at]

@@ -43,7 +43,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any, cast
@@ -155,20 +155,8 @@ POSTAL_CODES = {
 }
 BUILDINGS = ("大厦", "广场", "中心", "国际", "科技园")
 CARRIERS = (("顺丰同城", "SF"), ("闪送", "SS"), ("达达快送", "DD"), ("美团配送", "MT"))
-
-TABLES = (
-    "customers",
-    "addresses",
-    "orders",
-    "lines",
-    "payments",
-    "sandbox transactions",
-    "refunds",
-    "refund lines",
-    "sandbox refunds",
-    "applied refunds",
-    "order events",
-)
+# What customers give as the reason when they cancel an unpaid order themselves.
+CUSTOMER_CANCEL_REASONS = ("重新下单", "选错门店了", "不想要了", "忘了用券")
 
 
 def STEPS(options: Mapping[str, Any]) -> int:  # the demo contract's name
@@ -473,14 +461,6 @@ def _street(rng: random.Random, district: str) -> str:
     return f"{road}{number}弄{rng.randint(1, 30)}号{rng.randint(1, 28)}{rng.randint(1, 4):02d}室"
 
 
-@dataclass
-class _Address:
-    id: int
-    customer: int  # customer pk
-    snapshot: dict[str, str]
-    snapshot_json: str
-
-
 # --- the history -------------------------------------------------------------------------------------------
 
 
@@ -596,28 +576,39 @@ class _Writer:
                     phone,
                     _name(self.rng),
                     Customer.Status.ACTIVE.value,
+                    person.channel,
                     times(person.joined_at),
                     times(person.last_login_at),
                 )
             )
         _Rows(
             Customer,
-            ["id", "merchant_id", "phone", "name", "status", "created_at", "last_login_at"],
+            [
+                "id",
+                "merchant_id",
+                "phone",
+                "name",
+                "status",
+                "join_channel",
+                "created_at",
+                "last_login_at",
+            ],
             self.now,
         ).write(rows, progress)
         self.phone_of = dict(zip(ids, phones, strict=True))
         self.name_of = {row[0]: row[3] for row in rows}
         return by_index
 
-    def _addresses(self, customer_ids: Sequence[int], progress: _Progress) -> dict[int, _Address]:
-        """One delivery address for each customer who had something delivered."""
+    def _addresses(self, customer_ids: Sequence[int], progress: _Progress) -> dict[int, str]:
+        """One delivery address for each customer who had something delivered; answers the
+        order's snapshot of it (JSON text) by model customer."""
         first_delivery: dict[int, int] = {}
         for order in self.history.orders:
             if order.fulfilment == model.DELIVERY and order.customer not in first_delivery:
                 first_delivery[order.customer] = order.placed_at
         people = self.history.customers
         ids = _reserve_ids(CustomerAddress, len(first_delivery))
-        found: dict[int, _Address] = {}
+        found: dict[int, str] = {}
         rows = []
         times = self.times
         for pk, (index, first) in zip(ids, sorted(first_delivery.items()), strict=True):
@@ -638,7 +629,7 @@ class _Writer:
                 "street": _street(self.rng, district),
                 "postal_code": POSTAL_CODES.get(district, "200000"),
             }
-            found[index] = _Address(pk, customer_pk, snapshot, _json(snapshot))
+            found[index] = _json(snapshot)
             added = times(max(person.joined_at, first - 60))
             rows.append(
                 (
@@ -693,7 +684,7 @@ class _Writer:
     def _orders(
         self,
         customer_ids: Sequence[int],
-        addresses: Mapping[int, _Address],
+        addresses: Mapping[int, str],
         progress: _Progress,
     ) -> tuple[list[int], list[list[int]]]:
         orders = self.history.orders
@@ -712,11 +703,11 @@ class _Writer:
         taken = set(Order.objects.values_list("number", flat=True))
         open_codes: dict[int, set[str]] = {}
         cancelled_by_system = gettext("Not paid in time")
-        cancelled_by_customer = gettext("Cancelled by the customer")
         refunded_in_full = gettext("Refunded in full")
         self.out_trade_no: list[str | None] = []
         self.trade_no_of: dict[int, str] = {}
         self.number_of: dict[int, str] = {}
+        self.cancel_reason_of: dict[int, str] = {}
         self.shipments: dict[int, tuple[str, str]] = {}
         line_ids: list[list[int]] = []
         # what a line keeps of its SKU (the snapshot), once per SKU
@@ -766,14 +757,13 @@ class _Writer:
             self.number_of[pk] = number
             reason = ""
             if order.status == model.CANCELLED:
-                if not paid:
-                    reason = (
-                        cancelled_by_customer
-                        if order.cancelled_by_customer
-                        else cancelled_by_system
-                    )
-                else:
+                if paid:
                     reason = refunded_in_full
+                elif order.cancelled_by_customer:
+                    reason = CUSTOMER_CANCEL_REASONS[rng.randrange(len(CUSTOMER_CANCEL_REASONS))]
+                else:
+                    reason = cancelled_by_system
+                self.cancel_reason_of[pk] = reason
             rows.append(
                 (
                     pk,
@@ -785,7 +775,7 @@ class _Writer:
                     order.fulfilment,
                     order.store,
                     location,
-                    address.snapshot_json if address is not None else None,
+                    address,
                     currency,
                     order.subtotal,
                     0,
@@ -889,7 +879,6 @@ class _Writer:
             ],
             self.now,
         ).write(line_rows, progress)
-        self.cancel_reasons = (cancelled_by_customer, cancelled_by_system, refunded_in_full)
         return order_ids, line_ids
 
     # payments, the provider's records, refunds
@@ -1023,9 +1012,9 @@ class _Writer:
     ) -> None:
         orders = self.history.orders
         made = [
-            (pk, lines, order, refund)
+            (pk, lines, order, n, refund)
             for pk, lines, order in zip(order_ids, line_ids, orders, strict=True)
-            for refund in order.refunds
+            for n, refund in enumerate(order.refunds)
         ]
         refund_ids = _reserve_ids(Refund, len(made))
         times = self.times
@@ -1034,9 +1023,9 @@ class _Writer:
         currency = self.merchant.currency or "CNY"
         refunds, refund_lines, sandbox, applied = [], [], [], []
         self.refund_numbers: dict[tuple[int, int], str] = {}
-        for refund_pk, (pk, lines, order, refund) in zip(refund_ids, made, strict=True):
+        for refund_pk, (pk, lines, order, n, refund) in zip(refund_ids, made, strict=True):
             number = f"R{times.utc_date(refund.requested_at)}{_code(rng)}"
-            self.refund_numbers[(pk, refund.completed_at)] = number
+            self.refund_numbers[(pk, n)] = number
             refund_id = f"sbr_{rng.getrandbits(96):024x}"
             customer_label = f"customer {self.phone_of_order(order)}"
             requested, done = times(refund.requested_at), times(refund.completed_at)
@@ -1129,7 +1118,6 @@ class _Writer:
         times = self.times
         merchant = self.merchant.pk
         staff = self.staff_label
-        by_customer_reason, by_system_reason, refunded_reason = self.cancel_reasons
         rng = self.rng
         placed_status = Order.Status.PENDING_PAYMENT.value
 
@@ -1153,12 +1141,9 @@ class _Writer:
                 )
                 if order.paid_at is None:
                     assert order.cancelled_at is not None
-                    who, reason = (
-                        (customer, by_customer_reason)
-                        if order.cancelled_by_customer
-                        else ("system", by_system_reason)
-                    )
+                    who = customer if order.cancelled_by_customer else "system"
                     by = "customer" if order.cancelled_by_customer else "system"
+                    reason = self.cancel_reason_of[pk]
                     add(
                         (
                             order.cancelled_at,
@@ -1172,8 +1157,8 @@ class _Writer:
                         )
                     )
                 else:
-                    self._paid_events(pk, order, add, staff, customer, rng)
-                    self._refund_events(pk, lines, order, add, refunded_reason)
+                    reached = self._paid_events(pk, order, add, staff, customer, rng)
+                    self._refund_events(pk, lines, order, add, reached)
                 events.sort()
                 for moment, _rank, kind, source, target, who, note, data in events:
                     yield (merchant, pk, kind, source, target, who, note, data, times(moment))
@@ -1202,9 +1187,10 @@ class _Writer:
         staff: str,
         customer: str,
         rng: random.Random,
-    ) -> None:
+    ) -> str:
         """Paid, then the fulfilment steps the order went through (collected from paid for
-        history's pickups: the counter hands over what was paid)."""
+        history's pickups: the counter hands over what was paid). Answers the status reached,
+        the one refunds find the order in."""
         assert order.paid_at is not None
         trade_no = self.trade_no_of[pk]
         add(
@@ -1253,7 +1239,8 @@ class _Writer:
             else:
                 who = customer if rng.random() < 0.6 else "system"
                 add((order.completed_at, 4, "completed", status, model.COMPLETED, who, "", "{}"))
-        self.status_before_cancel = status
+            status = model.COMPLETED
+        return status
 
     def _refund_events(
         self,
@@ -1261,14 +1248,14 @@ class _Writer:
         lines: Sequence[int],
         order: model.SimOrder,
         add: Callable[[tuple[int, int, str, str, str, str, str, str]], None],
-        refunded_reason: str,
+        status: str,
     ) -> None:
+        """Each refund; a full one before the order was handed over cancels it."""
         refunded = 0
-        status = model.COMPLETED if order.completed_at is not None else self.status_before_cancel
-        for refund in order.refunds:
+        for n, refund in enumerate(order.refunds):
             refunded += refund.amount
             state = "full" if refunded >= order.total else "partial"
-            number = self.refund_numbers[(pk, refund.completed_at)]
+            number = self.refund_numbers[(pk, n)]
             data = {
                 "reference": f"refund:{number}",
                 "amount": refund.amount,
@@ -1287,7 +1274,7 @@ class _Writer:
                         status,
                         model.CANCELLED,
                         "payments",
-                        refunded_reason,
+                        self.cancel_reason_of[pk],
                         '{"by":"payments"}',
                     )
                 )

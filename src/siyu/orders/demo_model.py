@@ -124,6 +124,17 @@ class Parameters:
     growth: float = 2.5
     # Share of sign-ups who never order (scanned a poster, logged in, left).
     never_order: float = 0.06
+    # How customers joined (the customers app's join channels), and what it changes.
+    # Store QR posters and table cards bring most; the shop itself (a first login from
+    # a shared link), store community groups and shopping guides the rest.
+    join_channels: Mapping[str, float] = field(
+        default_factory=lambda: {"store_qr": 0.40, "storefront": 0.25, "group": 0.20, "guide": 0.15}
+    )
+    # Luckin's figure: +30 % monthly purchase frequency after joining a store group, so
+    # group members buy 1.3 times as often (an uplift analytics can find again).
+    group_rate_uplift: float = 1.3
+    # A shopping guide's one-to-one follow-up keeps customers longer: less dropout.
+    guide_dropout_factor: float = 0.8
 
     # Purchase rate λ ~ Gamma(shape, mean/shape) per day while alive (BG/NBD's r and
     # α = shape/mean). A shape below 1 is the skew of real loyalty data: the median
@@ -131,7 +142,7 @@ class Parameters:
     # in five more than three times a week. The mean is a purchase every four days.
     # Tuned (with the dropout below) to about 7.5 orders per customer in the year.
     rate_shape: float = 0.6
-    rate_mean: float = 0.26
+    rate_mean: float = 0.24
     # No one buys more than this often on average (a daily-commute regular).
     rate_cap: float = 1.2
 
@@ -358,6 +369,7 @@ class SimOrder:
 class SimCustomer:
     index: int
     joined_at: int
+    channel: str  # how they joined: a join channel of the customers app
     rate: float  # purchases per day while alive (λ)
     dropout: float  # chance of leaving after each purchase (p)
     appetite: float  # spend multiplier (mean 1)
@@ -380,12 +392,23 @@ class History:
     orders: list[SimOrder]  # every order, by placed_at
 
 
-@dataclass(frozen=True)
-class _Basket:
-    """Cumulative weights to draw products of one kind at one store."""
+def _normalised(weights: Sequence[float]) -> tuple[float, ...]:
+    """Cumulative weights scaled to end at exactly 1.0, for ``bisect(c, random())``."""
+    total = sum(weights)
+    cumulative = [c / total for c in accumulate(weights)]
+    cumulative[-1] = 1.0
+    return tuple(cumulative)
 
-    products: tuple[int, ...]
-    cumulative: tuple[float, ...]
+
+# Products of one kind at one store and their cumulative popularity, for _draw.
+Basket = tuple[tuple[int, ...], tuple[float, ...]]
+
+
+def _draw(random_: Callable[[], float], basket: Basket | None) -> int | None:
+    """A product from ``basket`` by popularity (None when the store has none of the kind)."""
+    if basket is None:
+        return None
+    return basket[0][bisect(basket[1], random_())]
 
 
 class _Menu:
@@ -401,7 +424,6 @@ class _Menu:
         by_product: dict[int, list[MenuItem]] = {}
         for item in sorted(items, key=lambda i: i.key):
             by_product.setdefault(item.product, []).append(item)
-        self.kind: dict[int, str] = {p: skus[0].kind for p, skus in by_product.items()}
         # popularity: cheaper classics sell most, each product with its own taste factor
         popularity: dict[int, float] = {}
         for product, skus in sorted(by_product.items()):
@@ -409,39 +431,33 @@ class _Menu:
             popularity[product] = (base / 2_000) ** -params.price_elasticity * rng.lognormvariate(
                 0.0, params.taste_sigma
             )
-        self.popularity = popularity
-        # SKUs of a product by month (the iced share moves with the season)
-        self.skus: dict[int, list[tuple[tuple[MenuItem, ...], tuple[float, ...]]]] = {}
-        for product, skus in by_product.items():
-            per_month = []
-            for month in range(1, 13):
-                weights = [self._sku_weight(s, month, params) for s in skus]
-                per_month.append((tuple(skus), tuple(accumulate(weights))))
-            self.skus[product] = per_month
-        # products of each kind available at each store
-        self.baskets: dict[int, dict[str, _Basket]] = {}
-        for site in sites:
-            kinds: dict[str, _Basket] = {}
-            for kind in KINDS:
-                chosen = sorted(
-                    p
-                    for p, skus in by_product.items()
-                    if skus[0].kind == kind
-                    and any(s.stores is None or site.key in s.stores for s in skus)
+        # per month, the SKUs of each product (the iced share moves with the season)
+        self.by_month: list[dict[int, tuple[tuple[MenuItem, ...], tuple[float, ...]]]] = [
+            {
+                product: (
+                    tuple(skus),
+                    _normalised([self._sku_weight(s, month, params) for s in skus]),
                 )
-                if chosen:
-                    kinds[kind] = _Basket(
-                        tuple(chosen), tuple(accumulate(popularity[p] for p in chosen))
-                    )
-            self.baskets[site.key] = kinds
-        self.available: dict[int, set[int]] = {
-            site.key: {
+                for product, skus in by_product.items()
+            }
+            for month in range(1, 13)
+        ]
+        # products of each kind available at each store
+        self.baskets: dict[int, dict[str, Basket]] = {}
+        self.available: dict[int, set[int]] = {}
+        for site in sites:
+            sold = sorted(
                 p
                 for p, skus in by_product.items()
                 if any(s.stores is None or site.key in s.stores for s in skus)
-            }
-            for site in sites
-        }
+            )
+            self.available[site.key] = set(sold)
+            kinds: dict[str, Basket] = {}
+            for kind in KINDS:
+                chosen = tuple(p for p in sold if by_product[p][0].kind == kind)
+                if chosen:
+                    kinds[kind] = (chosen, _normalised([popularity[p] for p in chosen]))
+            self.baskets[site.key] = kinds
 
     @staticmethod
     def _sku_weight(item: MenuItem, month: int, params: Parameters) -> float:
@@ -461,19 +477,6 @@ class _Menu:
             else:
                 weight *= params.option_weights.get(value, 1.0)
         return weight
-
-    def draw_product(self, rng: random.Random, store: int, kind: str) -> int | None:
-        basket = self.baskets.get(store, {}).get(kind)
-        if basket is None:
-            return None
-        x = rng.random() * basket.cumulative[-1]
-        return basket.products[bisect(basket.cumulative, x)]
-
-    def draw_sku(self, rng: random.Random, product: int, month: int) -> MenuItem:
-        skus, cumulative = self.skus[product][month - 1]
-        if len(skus) == 1:
-            return skus[0]
-        return skus[bisect(cumulative, rng.random() * cumulative[-1])]
 
 
 class _Calendar:
@@ -522,8 +525,12 @@ def _time_of_day(rng: random.Random, weekend: bool) -> int:
         if x <= 0:
             chosen = window
             break
-    # triangular: busiest in the middle of the window
-    return int(rng.triangular(chosen[1], chosen[2]) * MINUTE)
+    # triangular, busiest in the middle of the window (random.triangular, inlined)
+    low, high = chosen[1], chosen[2]
+    u = rng.random()
+    if u > 0.5:
+        u, low, high = 1.0 - u, high, low
+    return int((low + (high - low) * math.sqrt(u * 0.5)) * MINUTE)
 
 
 _WINDOW_TOTALS = {
@@ -592,7 +599,7 @@ def simulate(
         customer = _draw_customer(rng, index, calendar, params, sites, weights, pickup_sites)
         history.customers.append(customer)
         if can_order and rng.random() >= params.never_order:
-            customer.favourite = prepared.draw_product(rng, customer.home, DRINK)
+            customer.favourite = _draw(rng.random, prepared.baskets[customer.home].get(DRINK))
             _purchases(rng, customer, now, calendar, params, prepared, closed)
         _last_login(rng, customer, now)
         history.orders.extend(customer.orders)
@@ -617,11 +624,15 @@ def _draw_customer(
     cumulative = calendar.cumulative_acquisition
     day = bisect(cumulative, rng.random() * cumulative[-1])
     joined = day * DAY + _time_of_day(rng, calendar.weekend[day])
-    rate = min(
-        rng.gammavariate(params.rate_shape, params.rate_mean / params.rate_shape),
-        params.rate_cap,
-    )
+    channels = params.join_channels
+    channel = rng.choices(list(channels), weights=list(channels.values()))[0] if channels else ""
+    rate = rng.gammavariate(params.rate_shape, params.rate_mean / params.rate_shape)
+    if channel == "group":
+        rate *= params.group_rate_uplift
+    rate = min(rate, params.rate_cap)
     dropout = rng.betavariate(params.dropout_a, params.dropout_b)
+    if channel == "guide":
+        dropout *= params.guide_dropout_factor
     appetite = rng.gammavariate(params.appetite_shape, 1 / params.appetite_shape)
     delivery = rng.betavariate(params.delivery_a, params.delivery_b)
     if sites:
@@ -640,6 +651,7 @@ def _draw_customer(
     return SimCustomer(
         index=index,
         joined_at=joined,
+        channel=channel,
         rate=rate,
         dropout=dropout,
         appetite=appetite,
@@ -805,61 +817,60 @@ def _basket(
     params: Parameters,
     menu: _Menu,
 ) -> list[SimLine]:
+    """What the customer buys: drinks (their favourite often), food by the time of day."""
     random_ = rng.random
     appetite = customer.appetite
     kinds = menu.baskets[store]
-    skus = menu.skus
-    lines: list[SimLine] = []
-
-    def add(product: int | None, quantity: int = 1) -> None:
-        if product is None:
-            return
-        options, cumulative = skus[product][month - 1]
-        sku = (
-            options[0]
-            if len(options) == 1
-            else options[bisect(cumulative, random_() * cumulative[-1])]
-        )
-        for line in lines:
-            if line.item is sku:
-                line.quantity += quantity
-                return
-        lines.append(SimLine(sku, quantity))
-
-    def draw(kind: str) -> int | None:
-        basket = kinds.get(kind)
-        if basket is None:
-            return None
-        return basket.products[bisect(basket.cumulative, random_() * basket.cumulative[-1])]
-
+    picks: list[tuple[int | None, int]] = []  # (product, quantity)
     if random_() >= (params.no_drink_weekend if weekend else params.no_drink_weekday):
         extra_mean = params.extra_drinks * appetite * (2.0 if delivery else 1.0)
-        keep = extra_mean / (1 + extra_mean)  # geometric number of extra drinks
+        keep = extra_mean / (1 + extra_mean)  # a geometric number of extra drinks
         drinks = 1
         while drinks < 12 and random_() < keep:
             drinks += 1
         favourite = customer.favourite
         if favourite not in menu.available[store]:
             favourite = None
+        basket = kinds.get(DRINK)
         for _ in range(drinks):
             if favourite is not None and random_() < params.favourite_share:
-                add(favourite)
+                picks.append((favourite, 1))
             else:
-                add(draw(DRINK))
+                picks.append((_draw(random_, basket), 1))
     food = appetite * (params.weekend_food_factor if weekend else 1.0)
     if random_() < params.pastry_by_window.get(window, 0.2) * food:
-        add(draw(PASTRY), 2 if random_() < 0.2 else 1)
+        picks.append((_draw(random_, kinds.get(PASTRY)), 2 if random_() < 0.2 else 1))
     if random_() < params.bread_by_window.get(window, 0.08) * food:
-        add(draw(BREAD))
+        picks.append((_draw(random_, kinds.get(BREAD)), 1))
     if random_() < params.cake_by_window.get(window, 0.05) * food:
-        add(draw(CAKE))
+        picks.append((_draw(random_, kinds.get(CAKE)), 1))
     if random_() < params.beans_share * appetite:
-        add(draw(BEANS))
+        picks.append((_draw(random_, kinds.get(BEANS)), 1))
     if random_() < params.merch_share * appetite:
-        add(draw(MERCH))
-    if not lines:  # a bakery-only order with nothing drawn yet: one pastry or bread
-        add(draw(PASTRY) or draw(BREAD) or draw(DRINK))
-    return lines
+        picks.append((_draw(random_, kinds.get(MERCH)), 1))
+    skus = menu.by_month[month - 1]
+    chosen: dict[int, SimLine] = {}
+    for product, quantity in picks:
+        if product is None:
+            continue
+        options, cumulative = skus[product]
+        sku = options[0] if len(options) == 1 else options[bisect(cumulative, random_())]
+        line = chosen.get(sku.key)
+        if line is None:
+            chosen[sku.key] = SimLine(sku, quantity)
+        else:
+            line.quantity += quantity
+    if not chosen:  # a bakery-only order with nothing drawn yet: one pastry, bread or drink
+        product = (
+            _draw(random_, kinds.get(PASTRY))
+            or _draw(random_, kinds.get(BREAD))
+            or _draw(random_, kinds.get(DRINK))
+        )
+        if product is not None:
+            options, cumulative = skus[product]
+            sku = options[bisect(cumulative, random_())]
+            chosen[sku.key] = SimLine(sku, 1)
+    return list(chosen.values())
 
 
 def _fulfil(rng: random.Random, order: SimOrder, now: int) -> None:
