@@ -19,11 +19,16 @@ PUBLIC_API_PATHS = {"/api/v1/openapi.json", "/api/v1/docs"}
 # body authenticates them. Without a signature header they are 401 like every operation.
 SIGNED_API_OPERATIONS = {("POST", "/api/v1/payments/notify/{gateway}")}
 # What a customer does before logging in to a storefront: fetch a CSRF token, ask for a login
-# code, verify it. Everything else of the storefront API needs the customer session.
+# code, verify it; and browse the shop (catalog reads, nearest stores). Everything else of the
+# storefront API needs the customer session.
 PUBLIC_STOREFRONT_OPERATIONS = {
     ("GET", "/api/v1/storefront/{merchant_slug}/account/csrf"),
     ("POST", "/api/v1/storefront/{merchant_slug}/account/request-code"),
     ("POST", "/api/v1/storefront/{merchant_slug}/account/verify-code"),
+    ("GET", "/api/v1/storefront/{merchant_slug}/catalog/categories"),
+    ("GET", "/api/v1/storefront/{merchant_slug}/catalog/products"),
+    ("GET", "/api/v1/storefront/{merchant_slug}/catalog/products/{product_id}"),
+    ("GET", "/api/v1/storefront/{merchant_slug}/stores/nearest"),
 }
 SHOP_SLUG = "lucky-coffee"  # the `merchant` fixture's slug: storefront paths need a real shop
 

@@ -46,6 +46,13 @@ ICONS: dict[str, str] = {
     "cart": "M3 4h2l2.4 11h10.8L21 7H6.2M10 20a1 1 0 1 0 0-.01M17 20a1 1 0 1 0 0-.01",
     "grid": "M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z",
     "user": "M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zM4 21a8 8 0 0 1 16 0",
+    # storefront shop pages
+    "minus": "M5 12h14",
+    "chevron": "M9 5l7 7-7 7",
+    "truck": "M3 6h11v10H3zM14 10h4l3 3v3h-7M7 19a2 2 0 1 0 0-.01M17 19a2 2 0 1 0 0-.01",
+    "check": "M5 12l5 5 9-10",
+    "clock": "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 7v5l3 2",
+    "locate": "M12 16a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM12 2v3M12 19v3M2 12h3M19 12h3",
 }
 
 
