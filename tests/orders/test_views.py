@@ -273,3 +273,18 @@ def test_the_admin_lists_orders_of_every_merchant_read_only(merchant, paid, clie
     page = client.get(f"/admin/orders/order/{paid.pk}/change/")
     assert page.status_code == 200
     assert client.get("/admin/orders/order/add/").status_code == 403
+
+
+def test_the_timeline_names_who_acted(merchant, paid):
+    from siyu.core.tenancy import merchant_context
+    from siyu.orders import services
+
+    with merchant_context(merchant):
+        order = make_order(merchant)
+        services.cancel(order, actor=None, reason="")
+    client = english(staff_client(merchant))
+    html = client.get(reverse("orders:order_detail", args=[order.pk])).content.decode()
+    assert "Customer" in html  # placed by the customer
+    assert "System" in html  # cancelled by the overdue job
+    paid_html = client.get(reverse("orders:order_detail", args=[paid.pk])).content.decode()
+    assert "Payment provider" in paid_html

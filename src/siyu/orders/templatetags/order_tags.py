@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext
 
 from siyu.orders import pricing
 
@@ -50,3 +51,15 @@ def option_text(options: Any) -> str:
 def spaced_code(code: str) -> str:
     """A pickup code read in two halves: ``042917`` → ``042 917``."""
     return f"{code[:3]} {code[3:]}" if len(code) == 6 else code
+
+
+@register.filter
+def actor_text(label: str) -> str:
+    """Who did it, as the timeline shows it: staff by name, the rest by what they are."""
+    if label == "system":
+        return gettext("System")
+    if label == "payments":
+        return gettext("Payment provider")
+    if label.startswith("customer "):
+        return gettext("Customer")
+    return label
