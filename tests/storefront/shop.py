@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from siyu.catalog import illustrations
 from siyu.catalog import services as catalog_services
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.testing import image_bytes, make_category, make_product, make_sized_product
@@ -69,7 +70,16 @@ def _store(merchant: Merchant, code: str, name: str, point: tuple[float, float],
     )
 
 
-def build_shop(merchant: Merchant) -> Shop:
+def _picture(illustrated: bool, art: tuple[str, str, bool], label: str) -> bytes:
+    if not illustrated:
+        return image_bytes(640, 640)
+    shape, palette, iced = art
+    return illustrations.draw(shape, palette, label, iced=iced, format="PNG")
+
+
+def build_shop(merchant: Merchant, *, illustrated: bool = False) -> Shop:
+    """The shop; ``illustrated``: drawn product pictures and a few more products (for
+    screenshots that look like a real shop)."""
     owner = Actor.system(merchant)
     jingan = _store(
         merchant, "SH-JA", "静安店", JINGAN, district="静安区", address="南京西路1618号"
@@ -109,7 +119,13 @@ def build_shop(merchant: Merchant) -> Shop:
     )
     old_mug = make_product(merchant, "旧款杯子", status=Product.Status.OFF_SALE)
     with merchant_context(merchant):
-        catalog_services.add_image(owner, latte, image_bytes(640, 640), alt="Latte")
+        catalog_services.add_image(
+            owner, latte, _picture(illustrated, ("cup", "espresso", False), "Latte"), alt="Latte"
+        )
+        if illustrated:
+            catalog_services.add_image(
+                owner, tiramisu, _picture(True, ("cake", "cake", False), "Tiramisu"), alt="Tiramisu"
+            )
         jingan_stock = inventory.location_for_store(jingan)
         lujiazui_stock = inventory.location_for_store(lujiazui)
         inventory.location_for_store(beijing)
@@ -129,6 +145,14 @@ def build_shop(merchant: Merchant) -> Shop:
         stock(warehouse, sku, 30)
     stock(jingan_stock, tiramisu_sku, 3)
     stock(warehouse, tiramisu_sku, 10)
+    if illustrated:
+        _more_products(
+            merchant,
+            owner,
+            drinks=coffee,
+            cakes=cakes,
+            stocked=[jingan_stock, lujiazui_stock, warehouse],
+        )
     return Shop(
         merchant,
         jingan,
@@ -146,3 +170,50 @@ def build_shop(merchant: Merchant) -> Shop:
         tiramisu_sku,
         old_mug,
     )
+
+
+EXTRAS = (
+    # name, subtitle, price, category, art, label
+    (
+        "生椰拿铁",
+        "Coconut latte · 冰爽顺滑",
+        2900,
+        "drinks",
+        ("cup", "iced", True),
+        "Coconut latte",
+    ),
+    (
+        "手冲耶加雪菲",
+        "Pour-over Yirgacheffe",
+        3600,
+        "drinks",
+        ("dripper", "pourover", False),
+        "Pour-over",
+    ),
+    ("黄油可颂", "Butter croissant", 1600, "cakes", ("croissant", "pastry", False), "Croissant"),
+    ("巧克力蛋糕", "Chocolate cake", 3200, "cakes", ("cake", "cake", False), "Cake"),
+    ("经典拼配咖啡豆 250g", "House blend beans", 8800, "beans", ("bag", "beans", False), "Beans"),
+    ("城市马克杯", "City mug", 6900, "merch", ("mug", "merch", False), "Mug"),
+)
+
+
+def _more_products(
+    merchant: Merchant, owner: Actor, *, drinks: Category, cakes: Category, stocked: list[Location]
+) -> None:
+    beans = make_category(merchant, "咖啡豆")
+    merch = make_category(merchant, "周边")
+    where = {"drinks": drinks, "cakes": cakes, "beans": beans, "merch": merch}
+    for n, (name, subtitle, price, category, art, label) in enumerate(EXTRAS):
+        product = make_product(
+            merchant,
+            name,
+            skus=[catalog_services.SkuInput(code=f"EXTRA-{n}", price=price)],
+            subtitle=subtitle,
+            category_id=where[category].pk,
+            status=Product.Status.ON_SALE,
+        )
+        with merchant_context(merchant):
+            catalog_services.add_image(owner, product, _picture(True, art, label), alt=label)
+            sku = Sku.objects.get(product=product)
+        for location in stocked:
+            stock(location, sku, 12)

@@ -364,7 +364,6 @@ def checkout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
             "delivery_url": f"{_url('checkout', merchant)}?{urlencode({**query, 'fulfilment': DELIVERY})}",
             "stores_url": f"{_url('store_list', merchant)}?{urlencode({'next': here})}",
             "gateway_label": gateways.label(codes[0]) if codes else "",
-            "gateway_sandbox": bool(codes) and gateways.is_sandbox(codes[0]),
         },
         status=status,
     )
