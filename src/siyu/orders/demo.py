@@ -20,8 +20,9 @@ Three things the services would do are deliberately left out:
 
 * **Stock.** Historical orders do not move stock: the stock levels the
   inventory's demo set are today's counts, which already reflect a year of
-  sales. (An open demo order that staff refund with restock adds its units
-  back, as a real return would.)
+  sales. So history's refunds put nothing back either (``restock`` off). An
+  open demo order that staff refund with restock adds its units back, as a
+  real return would.
 * **Domain events.** None are emitted for history: 150,000 orders would put
   half a million rows in the outbox and, once the worker runs, fire webhooks,
   commissions and points for purchases that happened long ago. Consumers that
@@ -39,10 +40,12 @@ unless it has no default.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import accumulate
@@ -62,6 +65,7 @@ from siyu.orders import demo_model as model
 from siyu.orders import numbers
 from siyu.orders import services as order_services
 from siyu.orders.models import Order, OrderEvent, OrderLine, OrderRefund, ShippingSettings
+from siyu.orders.pricing import PricingLine, ShippingRule, price_cart
 from siyu.payments.models import Payment, Refund, RefundLine, SandboxRefund, SandboxTransaction
 from siyu.payments.services import notify_url
 from siyu.stores.models import Store
@@ -180,8 +184,25 @@ def seed(ctx: DemoContext) -> None:
     database). Leaves the history's figures in ``ctx.shared["orders_summary"]``.
     """
     customers = max(0, int(ctx.options.get("customers", DEFAULT_CUSTOMERS)))
-    with merchant_context(ctx.merchant), transaction.atomic():
+    with merchant_context(ctx.merchant), transaction.atomic(), _no_cyclic_collection():
         _seed(ctx, customers)
+
+
+@contextmanager
+def _no_cyclic_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the history is made and written.
+
+    Millions of tuples are built and dropped; each full collection walks every object
+    alive (the whole history) and frees nothing, since none of it forms cycles (reference
+    counting frees it). Measured: a third of the model's time and a sixth of the writer's.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- reading what the earlier generators made -------------------------------------------------------
@@ -314,9 +335,13 @@ class _Rows:
         # names from the model's meta, quoted; the values go as parameters
         placeholders = ", ".join(["%s"] * len(names))
         self.sql = f"INSERT INTO {quote(meta.db_table)} ({column_list}) VALUES ({placeholders})"  # noqa: S608
+        self.copy_sql = f"COPY {quote(meta.db_table)} ({column_list}) FROM STDIN"
         self.fixed = tuple(fixed)
 
     def write(self, rows: Iterable[tuple[Any, ...]], advance: Callable[[int], None]) -> int:
+        """Insert ``rows`` (each with the columns given, in order); answers how many."""
+        if connection.vendor == "postgresql":
+            return self._copy(rows, advance)
         fixed = self.fixed
         written = 0
         batch: list[tuple[Any, ...]] = []
@@ -332,6 +357,19 @@ class _Rows:
                 cursor.executemany(self.sql, batch)
                 written += len(batch)
                 advance(len(batch))
+        return written
+
+    def _copy(self, rows: Iterable[tuple[Any, ...]], advance: Callable[[int], None]) -> int:
+        """PostgreSQL: ``COPY … FROM STDIN``, several times faster than INSERTs for this much."""
+        fixed = self.fixed
+        written = 0
+        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row + fixed)
+                written += 1
+                if written % BATCH == 0:
+                    advance(BATCH)
+        advance(written % BATCH)
         return written
 
 
@@ -699,7 +737,7 @@ class _Writer:
         merchant = self.merchant.pk
         currency = self.merchant.currency or "CNY"
         minutes = self.params.payment_minutes * model.MINUTE
-        shipping_notes = _ShippingNotes(self.params, currency)
+        explain = _Explanations(self.params, currency)
         taken = set(Order.objects.values_list("number", flat=True))
         open_codes: dict[int, set[str]] = {}
         cancelled_by_system = gettext("Not paid in time")
@@ -782,7 +820,7 @@ class _Writer:
                     order.shipping_fee,
                     order.total,
                     order.refunded_total,
-                    shipping_notes.explanation(order),
+                    explain(order, sum(line.quantity for line in order.lines)),
                     code,
                     carrier,
                     tracking,
@@ -1040,7 +1078,7 @@ class _Writer:
                     refund.reason,
                     Refund.Status.SUCCEEDED.value,
                     currency,
-                    refund.restock,
+                    False,  # history took no stock, so a refund puts none back
                     refund.full,
                     refund.by_customer,
                     customer_label if refund.by_customer else self.staff_label,
@@ -1058,7 +1096,6 @@ class _Writer:
             for line_pk, quantity, amount in line_triples:
                 refund_lines.append((merchant, refund_pk, line_pk, quantity, amount))
             sandbox.append((merchant, transaction_ids[pk], number, refund_id, refund.amount, done))
-            # history took no stock, so none went back: ``restocked`` is false
             applied.append(
                 (merchant, pk, f"refund:{number}", refund.amount, _json(line_triples), False, done)
             )
@@ -1280,40 +1317,55 @@ class _Writer:
                 )
 
 
-class _ShippingNotes:
-    """The short pricing explanation stored on history's orders.
+class _Explanations:
+    """The pricing explanation stored on history's orders, as JSON text.
 
-    Checkout stores the full explanation of :func:`siyu.orders.pricing.price_cart`;
-    history keeps its figures (subtotal, discounts, shipping with the rule's note,
-    total) and ``"history": true``. The lines' own figures are on the order lines.
+    Checkout stores what :meth:`siyu.orders.pricing.PricedCart.explanation` says.
+    History keeps the same record without the per-line entries (each order line has
+    its own figures) and with ``"history": true``: the figures, with the notes
+    pages translate. Pricing every order for real would take a minute; the notes'
+    wording is read from the pricing module once, so it stays the pricing's own.
     """
 
     def __init__(self, params: model.Parameters, currency: str) -> None:
-        from siyu.orders.pricing import ShippingRule
-
         self.rule = ShippingRule(flat_fee=params.delivery_fee, free_over=params.free_delivery_from)
         self.currency = currency
-        self.notes: dict[tuple[str, bool], str] = {}
+        sample = price_cart(
+            [PricingLine(sku_id=0, quantity=1, unit_price=100)],
+            fulfilment=model.PICKUP,
+            shipping=self.rule,
+            currency=currency,
+        )
+        notes = sample.notes()
+        self.version = sample.explanation()["version"]
+        self.subtotal_key = json.dumps(notes["subtotal"].key, ensure_ascii=False)
+        self.discounts_key = json.dumps(notes["discounts"].key, ensure_ascii=False)
+        self.total_key = json.dumps(notes["total"].key, ensure_ascii=False)
+        self.shipping_notes: dict[tuple[str, bool], str] = {}
 
-    def note(self, order: model.SimOrder) -> str:
+    def shipping_note(self, order: model.SimOrder) -> str:
         """The rule's note for the order (three kinds: pickup, delivery charged, free)."""
         key = (order.fulfilment, order.shipping_fee > 0)
-        note = self.notes.get(key)
+        note = self.shipping_notes.get(key)
         if note is None:
             fee, explained = self.rule.fee(order.fulfilment, order.subtotal)
             if fee != order.shipping_fee:
                 raise AssertionError(f"the model charged {order.shipping_fee}, the rule {fee}")
-            note = self.notes[key] = _json(explained.as_dict())
+            note = self.shipping_notes[key] = _json(explained.as_dict())
         return note
 
-    def explanation(self, order: model.SimOrder) -> str:
-        note = self.note(order)
+    def __call__(self, order: model.SimOrder, items: int) -> str:
+        subtotal, fee, total = order.subtotal, order.shipping_fee, order.total
         return (
-            f'{{"version":1,"currency":"{self.currency}","fulfilment":"{order.fulfilment}",'
-            f'"history":true,"subtotal":{{"amount":{order.subtotal}}},'
-            f'"discount_total":{{"amount":0}},'
-            f'"shipping":{{"amount":{order.shipping_fee},"discount":0,"note":{note}}},'
-            f'"total":{{"amount":{order.total}}}}}'
+            f'{{"version":{self.version},"currency":"{self.currency}",'
+            f'"fulfilment":"{order.fulfilment}","history":true,"discounts":[],'
+            f'"subtotal":{{"amount":{subtotal},"note":{{"key":{self.subtotal_key},'
+            f'"params":{{"count":{items},"amount":{subtotal}}}}}}},'
+            f'"discount_total":{{"amount":0,"note":{{"key":{self.discounts_key},'
+            f'"params":{{"amount":0}}}}}},'
+            f'"shipping":{{"amount":{fee},"discount":0,"note":{self.shipping_note(order)}}},'
+            f'"total":{{"amount":{total},"note":{{"key":{self.total_key},'
+            f'"params":{{"total":{total}}}}}}}}}'
         )
 
 

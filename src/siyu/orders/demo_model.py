@@ -315,7 +315,6 @@ class SimRefund:
     reason: str
     by_customer: bool
     full: bool
-    restock: bool
 
 
 @dataclass(slots=True)
@@ -923,7 +922,7 @@ def _refund(rng: random.Random, order: SimOrder, now: int, params: Parameters) -
         order.status = CANCELLED
         order.cancelled_at = done
         reason = rng.choice(REFUND_REASONS_BEFORE)
-        _refund_everything(order, requested, done, reason, by_customer, restock=True)
+        _refund_everything(order, requested, done, reason, by_customer)
         return
     if order.completed_at is None:
         return
@@ -933,7 +932,7 @@ def _refund(rng: random.Random, order: SimOrder, now: int, params: Parameters) -
         return
     if rng.random() < params.refund_after_full_share:
         reason = rng.choice(REFUND_REASONS_FULL_AFTER)
-        _refund_everything(order, requested, done, reason, by_customer, restock=False)
+        _refund_everything(order, requested, done, reason, by_customer)
         return
     # one line: a unit of it mostly, sometimes all of it
     index = int(rng.random() * len(order.lines))
@@ -953,13 +952,12 @@ def _refund(rng: random.Random, order: SimOrder, now: int, params: Parameters) -
             reason,
             by_customer,
             full=False,
-            restock=False,
         )
     )
 
 
 def _refund_everything(
-    order: SimOrder, requested: int, done: int, reason: str, by_customer: bool, *, restock: bool
+    order: SimOrder, requested: int, done: int, reason: str, by_customer: bool
 ) -> None:
     """A full refund: every line, every unit, and the delivery fee."""
     lines = []
@@ -972,9 +970,7 @@ def _refund_everything(
             line.refunded_amount += amount
     amount = order.total - order.refunded_total
     order.refunded_total = order.total
-    order.refunds.append(
-        SimRefund(requested, done, amount, lines, reason, by_customer, full=True, restock=restock)
-    )
+    order.refunds.append(SimRefund(requested, done, amount, lines, reason, by_customer, full=True))
 
 
 def _last_login(rng: random.Random, customer: SimCustomer, now: int) -> None:
