@@ -172,6 +172,16 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
       });
     });
+    // <form data-once>: a second tap while the first submit is on its way sends nothing
+    $$("form[data-once]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.getAttribute("data-sent")) {
+          event.preventDefault();
+          return;
+        }
+        form.setAttribute("data-sent", "1");
+      });
+    });
     $$("form[data-sku-form]").forEach(skuChooser);
     $$("[data-stepper]").forEach(stepper);
     $$("[data-geolocate]").forEach(geolocate);
