@@ -67,6 +67,26 @@ def test_an_unknown_or_suspended_shop_is_404_for_pages_and_api(merchant, other_m
         }
 
 
+def test_the_shop_lookup_is_cached_and_forgotten_when_the_merchant_is_saved(
+    merchant, django_assert_num_queries
+):
+    from siyu.core.selectors import storefront_merchant
+
+    assert storefront_merchant(merchant.slug) == merchant
+    assert storefront_merchant("no-such-shop-yet") is None
+    with django_assert_num_queries(0):  # both read through the cache now
+        assert storefront_merchant(merchant.slug) == merchant
+        assert storefront_merchant("no-such-shop-yet") is None
+    # saved (the console, the admin): suspended at once, not after the cache's half minute
+    merchant.status = Merchant.Status.SUSPENDED
+    merchant.save()
+    assert Client().get(f"/s/{merchant.slug}/login/").status_code == 404
+    # a shop opened after someone asked for its address is there at once too
+    assert Client().get("/s/opened-later/login/").status_code == 404
+    make_merchant(slug="opened-later", name="Opened later")
+    assert Client().get("/s/opened-later/login/").status_code == 200
+
+
 def test_other_paths_get_no_storefront_attributes(db):
     seen = {}
 

@@ -153,6 +153,14 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database; with a shared cache (Redis) they are read through it, which
+# saves a query on every logged-in request. A per-process cache (no Redis) would let one web
+# process keep a session another has ended, so without Redis every read goes to the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- background tasks (django.tasks) -------------------------------------------
 

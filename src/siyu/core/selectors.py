@@ -4,10 +4,38 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from siyu.core.clock import zone
 from siyu.core.models import ApiKey, AuditEntry, DomainEvent, Merchant
+
+STOREFRONT_MERCHANT_SECONDS = 30
+
+
+def _storefront_key(slug: str) -> str:
+    return f"storefront-merchant:{slug}"
+
+
+def storefront_merchant(slug: str) -> Merchant | None:
+    """The active merchant whose shop is at ``slug`` (every storefront request asks), or None.
+
+    Read through the cache for ``STOREFRONT_MERCHANT_SECONDS`` (an unknown slug too):
+    one query fewer per storefront request. Saving or deleting a merchant forgets its
+    entry (see :func:`forget_storefront_merchant`); a change made without ``save()``
+    shows within the half minute.
+    """
+    key = _storefront_key(slug)
+    found = cache.get(key)
+    if found is None:
+        found = Merchant.objects.filter(slug=slug, status=Merchant.Status.ACTIVE).first()
+        cache.set(key, found if found is not None else False, STOREFRONT_MERCHANT_SECONDS)
+    return found or None
+
+
+def forget_storefront_merchant(merchant: Merchant) -> None:
+    """Drop the cached storefront lookup of ``merchant`` (saved or deleted just now)."""
+    cache.delete(_storefront_key(merchant.slug))
 
 
 def local_day_start(day: date, merchant: Merchant) -> datetime:

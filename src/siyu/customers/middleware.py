@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from siyu.core.clock import zone
 from siyu.core.middleware import API_PREFIX, UNSAFE_METHODS
-from siyu.core.models import Merchant
+from siyu.core.selectors import storefront_merchant
 from siyu.core.tenancy import merchant_context
 from siyu.customers import attempts
 from siyu.customers.session import customer_in_session
@@ -58,7 +58,7 @@ class StorefrontMiddleware:
         slug, is_api = storefront_slug(request.path_info)
         if slug is None:
             return self.get_response(request)
-        merchant = Merchant.objects.filter(slug=slug, status=Merchant.Status.ACTIVE).first()
+        merchant = storefront_merchant(slug)
         if merchant is None:
             if is_api:
                 return JsonResponse(

@@ -233,17 +233,27 @@ def customer_orders(customer: Customer, status: str = "") -> QuerySet[Order]:
     ).order_by("-placed_at", "-id")
 
 
-def customer_order(customer: Customer, pk: int) -> Order | None:
-    """One of the customer's orders with lines and timeline, or None (another's: None too)."""
+def customer_order(customer: Customer, pk: int, *, timeline: bool = True) -> Order | None:
+    """One of the customer's orders with its lines (and its timeline unless ``timeline`` is
+    false), or None (another's: None too)."""
+    prefetch: list[Prefetch[Any, Any, str]] = [
+        Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
+    ]
+    if timeline:
+        prefetch.append(
+            Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
+        )
     return (
         Order.objects.filter(customer=customer, pk=pk)
         .select_related("store")
-        .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.order_by("id")),
-            Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
-        )
+        .prefetch_related(*prefetch)
         .first()
     )
+
+
+def customer_order_row(customer: Customer, pk: int) -> Order | None:
+    """One of the customer's orders, its row alone (one query), or None."""
+    return Order.objects.filter(customer=customer, pk=pk).first()
 
 
 @dataclass

@@ -472,8 +472,9 @@ def _place(ctx: checkout_context.CheckoutContext, priced: pricing.PricedCart) ->
 
 
 @transaction.atomic
-def mark_paid(order: Order, *, payment_reference: str, paid_at: datetime) -> Order:
-    """The payment arrived: the order is paid and its reserved stock sold. Idempotent.
+def mark_paid(order: Order | int, *, payment_reference: str, paid_at: datetime) -> Order:
+    """The payment arrived: the order (or order id) is paid and its reserved stock sold.
+    Idempotent.
 
     The same ``payment_reference`` again answers the paid order unchanged. Nothing changes
     and the payments app refunds when this raises: :class:`OrderCancelled` (the order was

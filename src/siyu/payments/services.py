@@ -227,10 +227,14 @@ def start_payment(order: Order, *, gateway: str = "sandbox", return_url: str) ->
     except GatewayError as exc:
         logger.warning("payments: %s could not open %s: %s", gateway, payment.out_trade_no, exc)
         raise ProviderUnavailable(_("The payment provider is not available; try again.")) from exc
-    Payment.objects.filter(pk=payment.pk, pay_url="").update(
+    opened = Payment.objects.filter(pk=payment.pk, pay_url="").update(
         pay_url=intent.pay_url, provider_reference=intent.provider_reference
     )
-    payment.refresh_from_db()
+    if opened:
+        payment.pay_url = intent.pay_url
+        payment.provider_reference = intent.provider_reference
+    else:  # a concurrent request opened it first: answer what it stored
+        payment.refresh_from_db()
     return payment
 
 
@@ -359,14 +363,14 @@ def _payment_succeeded(payment: Payment, note: Notification) -> tuple[str, str, 
     payment.provider_reference = note.provider_reference or payment.provider_reference
     payment.paid_at = note.occurred_at
     payment.failure_reason = ""
-    order = Order.objects.get(pk=payment.order_id)
     late_reason = ""
     try:
         with transaction.atomic():
-            order_services.mark_paid(
-                order, payment_reference=payment.out_trade_no, paid_at=note.occurred_at
+            order = order_services.mark_paid(
+                payment.order_id, payment_reference=payment.out_trade_no, paid_at=note.occurred_at
             )
     except PaymentNotApplied as exc:
+        order = Order.objects.get(pk=payment.order_id)
         if isinstance(exc, OrderCancelled):
             late_reason = _("The order was cancelled before the payment arrived.")
         elif isinstance(exc, OrderAlreadyPaid):

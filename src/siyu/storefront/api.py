@@ -468,7 +468,8 @@ def _order(order: Order) -> dict[str, Any]:
 
 
 def _own_order(customer: Customer, order_id: int) -> Order:
-    order = order_selectors.customer_order(customer, order_id)
+    """The customer's order with its lines, as answers show it (404 for anyone else's)."""
+    order = order_selectors.customer_order(customer, order_id, timeline=False)
     if order is None:
         raise NotFound(_("Order not found."))
     return order
@@ -810,7 +811,9 @@ def pay_order(
     request: HttpRequest, merchant_slug: MerchantSlug, order_id: int, payload: ShopPayIn
 ) -> dict[str, Any]:
     customer = _customer(request)
-    order = _own_order(customer, order_id)
+    order = order_selectors.customer_order_row(customer, order_id)
+    if order is None:
+        raise NotFound(_("Order not found."))
     back = payload.return_url or reverse(
         "storefront:order_return", kwargs={"merchant_slug": merchant_slug, "pk": order.pk}
     )
