@@ -368,6 +368,49 @@ def _hot(port: int, shop: Shop) -> list[Result]:
     ]
 
 
+def _floor(port: int, shop: Shop, clients: int = 8) -> Result:
+    """The ceiling the stack itself sets: a logged-in customer's cheapest request.
+
+    ``GET …/account/me`` goes through everything an order's requests go through
+    (granian, every middleware, the session, the shop lookup, django-ninja, JSON)
+    and reads one row. An order makes three requests, each doing much more; a
+    third of this rate is what the path could reach if checkout, payment and
+    notification cost nothing of their own.
+    """
+    buyers = [Buyer(port, shop, c) for c in shop.customers[:clients]]
+    counts = [0] * clients
+    until = time.monotonic() + WARM_UP + WINDOW
+    window_start = until - WINDOW
+
+    def loop(n: int) -> None:
+        try:
+            while (now := time.monotonic()) < until:
+                answer = buyers[n].http.request("GET", f"{buyers[n].base}/account/me")
+                if answer.status != 200:
+                    raise AssertionError(f"account/me: {answer.status} {answer.body[:200]!r}")
+                if now >= window_start:
+                    counts[n] += 1
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for buyer in buyers:
+        buyer.close()
+    total = sum(counts)
+    return Result(
+        f"floor: GET …/account/me, {clients} clients",
+        "req/s",
+        total / WINDOW,
+        total,
+        "the cheapest logged-in request through the same stack; a third of it bounds "
+        "orders/s even if an order's own work cost nothing",
+    )
+
+
 def run() -> list[Result]:
     shop = seed(max(max(CONCURRENCY), HOT_BUYERS))
     results: list[Result] = []
@@ -376,6 +419,7 @@ def run() -> list[Result]:
         for clients in CONCURRENCY:
             results.append(_steady(port, shop, clients))
         results += _hot(port, shop)
+        results.append(_floor(port, shop))
     setup = f"granian {SERVER_WORKERS} workers × {SERVER_THREADS} threads" + (
         ", with the worker" if with_worker else ""
     )

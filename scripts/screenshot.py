@@ -4,7 +4,8 @@
     .venv/bin/python scripts/screenshot.py [--base http://127.0.0.1:8000] [--out docs/img]
 
 Logs in as the demo owner and saves ``console.png`` (the products page) and
-one picture per console page in ``--out``.
+one picture per console page in ``--out``; ``shop.png`` is the demo shop's home
+on a phone-sized screen.
 """
 
 from __future__ import annotations
@@ -37,14 +38,18 @@ PAGES = {
     "webhooks": "/console/webhooks/",
     "audit": "/console/audit/",
     "dashboard": "/console/",
+    "orders": "/console/orders/",
 }
+SHOP_PAGES = {"shop": "/s/lucky-bean/"}  # on a phone: 390 × 844 CSS pixels
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
-    parser.add_argument("--only", nargs="*", default=list(PAGES), help="page names to take")
+    parser.add_argument(
+        "--only", nargs="*", default=[*PAGES, *SHOP_PAGES], help="page names to take"
+    )
     parser.add_argument("--language", default="zh-hans", help="zh-hans or en")
     opts = parser.parse_args(argv)
     out = Path(opts.out)
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         page.fill('input[name="password"]', demo_password())
         page.click('button[type="submit"]')
         page.wait_for_url(f"{opts.base}/console/**")
-        for name in opts.only:
+        for name in [n for n in opts.only if n in PAGES]:
             response = page.goto(opts.base + PAGES[name])
             if response is None or response.status != 200:
                 print(f"{name}: {PAGES[name]} answered {response and response.status}")
@@ -72,6 +77,20 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_load_state("networkidle")
             path = out / f"{name}.png"
             page.screenshot(path=str(path))
+            print(f"{name}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="zh-CN"
+        )
+        phone.add_cookies([{"name": "siyu_language", "value": opts.language, "url": opts.base}])
+        shop = phone.new_page()
+        for name in [n for n in opts.only if n in SHOP_PAGES]:
+            response = shop.goto(opts.base + SHOP_PAGES[name])
+            if response is None or response.status != 200:
+                print(f"{name}: {SHOP_PAGES[name]} answered {response and response.status}")
+                continue
+            shop.wait_for_load_state("networkidle")
+            path = out / f"{name}.png"
+            shop.screenshot(path=str(path))
             print(f"{name}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         browser.close()
     return 0

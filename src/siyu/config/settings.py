@@ -146,7 +146,7 @@ if REDIS_URL and SIYU_ENV == "test" and _XDIST_WORKER.startswith("gw"):
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "siyu.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("SIYU_CACHE_PREFIX", "siyu"),
         }
