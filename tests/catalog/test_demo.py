@@ -72,3 +72,11 @@ def test_every_illustration_draws():
     for shape in illustrations.SHAPES:
         data = illustrations.draw(shape, "espresso", "Test", size=120, format="PNG")
         assert data.startswith(b"\x89PNG")
+
+
+def test_illustration_labels_lose_their_accents_but_not_their_letters():
+    from siyu.catalog.illustrations import plain
+
+    assert plain("Caffè Latte") == "Caffe Latte"
+    assert plain("Crème brûlée") == "Creme brulee"
+    assert plain("Flat White") == "Flat White"

@@ -7,6 +7,7 @@ the size and scaled down, which smooths their edges.
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Callable
 
 from PIL import Image, ImageDraw, ImageFont
@@ -176,6 +177,13 @@ SHAPES: dict[str, Callable[[ImageDraw.ImageDraw, int, Color, Color, bool], None]
 }
 
 
+def plain(label: str) -> str:
+    """``label`` without accents ("Caffè" → "Caffe"): Pillow's built-in font has Latin
+    letters only, and an accented one would be drawn as a box."""
+    decomposed = unicodedata.normalize("NFKD", label)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
@@ -206,7 +214,7 @@ def draw(
     SHAPES[shape](d, s, main, accent, iced)
     if label:
         ink = tuple(int(c * 0.6) for c in main)
-        d.text((s * 0.5, s * 0.95), label, fill=ink, anchor="mm", font=_font(s // 22))
+        d.text((s * 0.5, s * 0.95), plain(label), fill=ink, anchor="mm", font=_font(s // 22))
     image = image.reduce(SCALE)
     out = io.BytesIO()
     if format == "WEBP":
