@@ -598,3 +598,24 @@ def test_the_expiry_job_runs_every_thirty_seconds(bound, warehouse):
     assert job.task is expire_stock_reservations
     assert expire_stock_reservations.call() == 1
     assert counts(warehouse, sku) == (3, 0)
+
+
+def test_a_product_with_stock_history_cannot_be_deleted_and_its_ledger_stays(
+    bound, owner, warehouse
+):
+    from siyu.catalog import services as catalog
+    from siyu.catalog.models import Product
+    from siyu.core.errors import Conflict
+
+    sku = stocked_sku(warehouse, 5)
+    product = Product.objects.get(pk=sku.product_id)
+    catalog.set_product_status(owner, product, Product.Status.OFF_SALE)
+    before = StockMovement.objects.filter(sku=sku).count()
+    with pytest.raises(Conflict) as refused:
+        catalog.delete_product(owner, product)
+    assert refused.value.code == "product_has_history"
+    assert "product" in refused.value.fields
+    assert Product.objects.filter(pk=product.pk).exists()
+    assert StockMovement.objects.filter(sku=sku).count() == before > 0
+    assert counts(warehouse, sku) == (5, 0)
+    assert not AuditEntry.objects.filter(action="catalog.product.delete").exists()

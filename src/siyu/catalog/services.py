@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, ProtectedError
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -1006,7 +1006,15 @@ def delete_product(actor: Actor, product: Product) -> None:
         {**_product_payload(product), "sku_ids": [s["id"] for s in before["skus"]]},
         aggregate=product,
     )
-    product.delete()
+    try:
+        product.delete()
+    except ProtectedError as exc:  # its SKUs were sold or moved stock: that history stays
+        reason = _("Its SKUs have been sold or have stock history: archive it instead.")
+        raise Conflict(
+            _("This product cannot be deleted: its sales and stock history need it."),
+            fields={"product": reason},
+            code="product_has_history",
+        ) from exc
     product.pk = pk
     transaction.on_commit(lambda: _delete_files(files))
 

@@ -109,7 +109,7 @@ class StockMovement(MerchantOwned):
         RETURN = "return", _("Return")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="movements")
-    sku = models.ForeignKey("catalog.Sku", on_delete=models.CASCADE, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     on_hand_delta = models.BigIntegerField(default=0)
     reserved_delta = models.BigIntegerField(default=0)
