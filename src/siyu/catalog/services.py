@@ -1009,9 +1009,11 @@ def delete_product(actor: Actor, product: Product) -> None:
     try:
         product.delete()
     except ProtectedError as exc:  # its SKUs were sold or moved stock: that history stays
-        reason = _("Its SKUs have been sold or have stock history: archive it instead.")
+        reason = _(
+            "This product has sales or stock history, so it cannot be deleted: archive it instead."
+        )
         raise Conflict(
-            _("This product cannot be deleted: its sales and stock history need it."),
+            reason,
             fields={"product": reason},
             code="product_has_history",
         ) from exc
