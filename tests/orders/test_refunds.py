@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siyu.core.errors import InvalidInput
-from siyu.orders.refunds import RefundableLine, line_refund_amount, plan_refund
+from siyu.orders.refunds import RefundableLine, plan_refund
 
 LINES = [
     RefundableLine(1, quantity=2, line_total=3000),
@@ -54,17 +54,6 @@ def test_bad_refunds_name_the_field(requested, amount, field):
             order_total=4800, refunded_total=0, lines=LINES, requested=requested, amount=amount
         )
     assert field in exc.value.fields
-
-
-def test_line_amount_spreads_the_paid_total_and_adds_up_exactly():
-    line = RefundableLine(1, quantity=3, line_total=1000)
-    first = line_refund_amount(line, 1)
-    line = RefundableLine(1, 3, 1000, refunded_quantity=1, refunded_amount=first)
-    second = line_refund_amount(line, 1)
-    line = RefundableLine(1, 3, 1000, refunded_quantity=2, refunded_amount=first + second)
-    third = line_refund_amount(line, 5)  # capped at what is left
-    assert first + second + third == 1000
-    assert line_refund_amount(line, 0) == 0
 
 
 @settings(max_examples=200, deadline=None)

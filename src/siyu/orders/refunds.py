@@ -2,7 +2,8 @@
 
 The payments app refunds money through the gateway; the orders app then
 records, per line, how many units and how much money went back
-(:func:`plan_refund` checks it first). The rules: a line never gives back more
+(:func:`plan_refund` checks it first). How much a number of units returns is
+the payments app's rule (:mod:`siyu.payments.allocation`), the only one. The rules: a line never gives back more
 units than were bought nor more money than was paid for it, and the order
 never more than its total (shipping included). An amount beyond the lines'
 amounts (shipping, goodwill) is allowed up to the order's remaining total.
@@ -52,20 +53,6 @@ class RefundPlan:
     amount: int
     refunded_total: int  # the order's refunded total after this refund
     state: str  # none / partial / full after this refund
-
-
-def line_refund_amount(line: RefundableLine, quantity: int) -> int:
-    """The money of ``quantity`` more units of ``line``, the paid amount spread evenly.
-
-    Computed on the cumulative count, so refunding a line unit by unit gives back
-    exactly its ``line_total`` in the end, never a fen more or less.
-    """
-    if quantity <= 0 or line.quantity <= 0:
-        return 0
-    quantity = min(quantity, line.quantity_left)
-    before = line.line_total * line.refunded_quantity // line.quantity
-    after = line.line_total * (line.refunded_quantity + quantity) // line.quantity
-    return after - before
 
 
 def _is_int(value: object) -> bool:
