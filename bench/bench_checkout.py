@@ -242,6 +242,15 @@ def _run_buyers(
     return tallies
 
 
+def _finish(buyers: Sequence[Buyer], tallies: Sequence[Tally]) -> None:
+    """Close the buyers' connections; any order that went wrong fails the benchmark."""
+    for buyer in buyers:
+        buyer.close()
+    errors = [e for t in tallies for e in t.errors]
+    if errors:
+        raise AssertionError(f"{len(errors)} orders failed, e.g. {errors[0]}")
+
+
 def _on_hand(location: Location, sku_ids: Sequence[int]) -> tuple[int, int]:
     found = StockLevel.unscoped.filter(location=location, sku_id__in=sku_ids).aggregate(
         on_hand=Sum("on_hand"), reserved=Sum("reserved")
@@ -295,11 +304,7 @@ def _steady(port: int, shop: Shop, clients: int) -> Result:
     window_start = began + WARM_UP
     window_end = window_start + WINDOW
     tallies = _run_buyers(buyers, _two_skus(shop), until=window_end)
-    for buyer in buyers:
-        buyer.close()
-    errors = [e for t in tallies for e in t.errors]
-    if errors:
-        raise AssertionError(f"{len(errors)} failed orders, e.g. {errors[0]}")
+    _finish(buyers, tallies)
     every = [f for t in tallies for f in t.finished]
     _check(
         shop,
@@ -329,11 +334,7 @@ def _hot(port: int, shop: Shop) -> list[Result]:
     started = time.monotonic()
     tallies = _run_buyers(buyers, lambda buyer: [(shop.hot_sku_id, 1)], until=None)
     seconds = time.monotonic() - started
-    for buyer in buyers:
-        buyer.close()
-    errors = [e for t in tallies for e in t.errors]
-    if errors:
-        raise AssertionError(f"{len(errors)} failed hot orders, e.g. {errors[0]}")
+    _finish(buyers, tallies)
     sold = sum(t.units for t in tallies)
     on_hand, reserved = _on_hand(shop.location, [shop.hot_sku_id])
     oversold = max(0, sold - HOT_STOCK) + max(0, -on_hand)

@@ -72,16 +72,22 @@ def _wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 
         if process.poll() is not None:
             error = process.stderr.read().decode(errors="replace") if process.stderr else ""
             raise RuntimeError(f"siyu serve exited with {process.returncode}: {error[-2000:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return
-        except OSError:
-            pass
+        if _healthy(port):
+            return
         time.sleep(0.2)
     raise RuntimeError(f"siyu serve did not answer /healthz on port {port} in {timeout:.0f} s")
+
+
+def _healthy(port: int) -> bool:
+    """Whether ``/healthz`` answers 200 now (False while nothing listens on the port yet)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 @dataclass
