@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "siyu.orders",
     "siyu.payments",
     "siyu.storefront",
+    "siyu.community",
+    "siyu.guides",
+    "siyu.marketing",
     "siyu.web",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "channels",
     "django_tasks_db",
 ]
 
@@ -161,6 +165,26 @@ SESSION_ENGINE = (
     if REDIS_URL
     else "django.contrib.sessions.backends.db"
 )
+
+# --- real time (Django Channels: group chat, 1:1 chat) ----------------------------
+
+ASGI_APPLICATION = "siyu.config.asgi.application"
+# The in-memory layer reaches only consumers of the same process: without Redis, `siyu serve`
+# serves pages and websockets from one ASGI process. With Redis every process shares the layer.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("SIYU_CACHE_PREFIX", "siyu") + ":ws",
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Where pages open their websocket: empty means the page's own origin (`/ws/...`).
+WEBSOCKET_URL = env_str("SIYU_WEBSOCKET_URL", "")
 
 # --- background tasks (django.tasks) -------------------------------------------
 

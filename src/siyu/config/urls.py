@@ -25,7 +25,13 @@ urlpatterns = [
     path("console/inventory/", include("siyu.inventory.urls")),
     path("console/orders/", include("siyu.orders.urls")),
     path("console/payments/", include("siyu.payments.urls")),
+    path("console/community/", include("siyu.community.urls")),
+    path("console/guides/", include("siyu.guides.urls")),
+    path("console/marketing/", include("siyu.marketing.urls")),
+    path("guide/", include("siyu.guides.workbench_urls")),
+    path("j/", include("siyu.community.link_urls")),
     path("sandbox/", include("siyu.payments.sandbox_urls")),
+    path("s/<slug:merchant_slug>/community/", include("siyu.community.storefront_urls")),
     path("s/<slug:merchant_slug>/", include("siyu.storefront.urls")),
     path("admin/", admin.site.urls),
 ]

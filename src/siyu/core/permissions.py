@@ -42,6 +42,16 @@ class Perm:
     INVENTORY_MANAGE = "inventory.manage"  # receive, adjust, locations
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"  # edit and block customers, read the SMS outbox
+    CUSTOMERS_TAG = "customers.tag"  # tag customers, write notes (guides: their own customers)
+    CUSTOMERS_EXPORT = "customers.export"  # segment lists and CSV exports with phone numbers
+    SEGMENTS_MANAGE = "segments.manage"  # tags, tag groups, auto-tag rules, segments, imports
+    COMMUNITY_VIEW = "community.view"
+    COMMUNITY_MANAGE = "community.manage"  # groups, join codes, auto-replies, moderation
+    COMMUNITY_CHAT = "community.chat"  # post in groups and 1:1 chats
+    WORKBENCH_USE = "workbench.use"  # the guide workbench (/guide/): own customers and tasks
+    GUIDES_MANAGE = "guides.manage"  # materials, transfers, guide settings, guide performance
+    MARKETING_VIEW = "marketing.view"
+    MARKETING_SEND = "marketing.send"  # targeted messages and the messaging policy
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -69,6 +79,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INVENTORY_MANAGE,
             Perm.CUSTOMERS_VIEW,
             Perm.CUSTOMERS_MANAGE,
+            Perm.CUSTOMERS_TAG,
+            Perm.CUSTOMERS_EXPORT,
+            Perm.SEGMENTS_MANAGE,
+            Perm.COMMUNITY_VIEW,
+            Perm.COMMUNITY_MANAGE,
+            Perm.COMMUNITY_CHAT,
+            Perm.WORKBENCH_USE,
+            Perm.GUIDES_MANAGE,
+            Perm.MARKETING_VIEW,
+            Perm.MARKETING_SEND,
         }
     ),
     # Store managers and guides work on the orders and stock of the stores they are assigned to.
@@ -84,8 +104,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INVENTORY_VIEW,
             Perm.INVENTORY_MANAGE,
             Perm.CUSTOMERS_VIEW,
+            Perm.CUSTOMERS_TAG,
+            Perm.COMMUNITY_VIEW,
+            Perm.COMMUNITY_MANAGE,
+            Perm.COMMUNITY_CHAT,
+            Perm.WORKBENCH_USE,
+            Perm.MARKETING_VIEW,
         }
     ),
+    # Guides see and chat with their own customers and the groups they own (the services
+    # narrow "customers" to owned ones for this role).
     Role.SHOPPING_GUIDE: frozenset(
         {
             Perm.DASHBOARD_VIEW,
@@ -95,6 +123,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.ORDERS_FULFIL,
             Perm.INVENTORY_VIEW,
             Perm.CUSTOMERS_VIEW,
+            Perm.CUSTOMERS_TAG,
+            Perm.COMMUNITY_VIEW,
+            Perm.COMMUNITY_CHAT,
+            Perm.WORKBENCH_USE,
         }
     ),
     Role.FINANCE: frozenset(
