@@ -82,6 +82,9 @@ def compile_with_polib(po_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compile-only", action="store_true", help="skip makemessages")
+    parser.add_argument(
+        "--app", action="append", default=[], help="only this app (e.g. customers); repeatable"
+    )
     opts = parser.parse_args(argv)
     if not opts.compile_only and shutil.which("xgettext") is None:
         print(
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    apps = app_dirs()
+    apps = [app for app in app_dirs() if not opts.app or app.name in opts.app]
     todo = 0
     for app in apps:
         (app / "locale").mkdir(exist_ok=True)
