@@ -13,6 +13,12 @@ CUSTOMER_UNBLOCKED = "customers.customer.unblocked"
 CUSTOMER_LOGGED_IN = "customers.customer.logged_in"
 ADDRESS_SAVED = "customers.address.saved"
 ADDRESS_DELETED = "customers.address.deleted"
+TAG_ADDED = "customers.tag.added"
+TAG_REMOVED = "customers.tag.removed"
+TAG_BULK_ADDED = "customers.tag.bulk_added"
+TAG_BULK_REMOVED = "customers.tag.bulk_removed"
+CONSENT_CHANGED = "customers.consent.changed"
+IMPORT_FINISHED = "customers.import.finished"
 
 
 def register() -> None:
@@ -44,6 +50,37 @@ def register() -> None:
     )
     register_event_type(
         ADDRESS_DELETED, _("Address deleted"), _("A customer deleted a delivery address.")
+    )
+    register_event_type(
+        TAG_ADDED,
+        _("Tag added"),
+        _("A customer was tagged: by staff, an import or an auto-tag rule (`source`)."),
+    )
+    register_event_type(
+        TAG_REMOVED, _("Tag removed"), _("A tag was taken off a customer (`reason`).")
+    )
+    register_event_type(
+        TAG_BULK_ADDED,
+        _("Tag added in bulk"),
+        _("A tag was put on many customers at once; `count` says how many."),
+    )
+    register_event_type(
+        TAG_BULK_REMOVED,
+        _("Tag removed in bulk"),
+        _("A tag was taken off many customers at once; `count` says how many."),
+    )
+    register_event_type(
+        CONSENT_CHANGED,
+        _("Consent changed"),
+        _(
+            "A customer refused or allowed again marketing messages on one channel "
+            "(`channel`: inbox, group, sms, wechat; `status`: refused or granted)."
+        ),
+    )
+    register_event_type(
+        IMPORT_FINISHED,
+        _("Customer import finished"),
+        _("A CSV import of customers finished: counts created, updated, unchanged and errors."),
     )
 
 
