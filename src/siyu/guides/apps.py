@@ -6,3 +6,6 @@ class GuidesConfig(AppConfig):
     name = "siyu.guides"
     label = "guides"
     verbose_name = _("Shopping guides")
+
+    def ready(self) -> None:
+        from siyu.guides import events  # noqa: F401  (registers the event types)

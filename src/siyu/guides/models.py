@@ -48,6 +48,23 @@ class Transfer(MerchantOwned):
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField()
 
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    include_groups = models.BooleanField(_("move their groups too"), default=True)
+    # The chosen customers (None: every customer of from_guide at the time of the run).
+    customer_ids = models.JSONField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)  # customers to consider
+    processed = models.PositiveIntegerField(default=0)  # progress of a background run
+    # Customers refused: [{"customer_id", "name", "transfers", "reason", "released"}], capped.
+    refused = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         verbose_name = _("transfer")
         verbose_name_plural = _("transfers")
