@@ -284,6 +284,8 @@ OTP_TTL_SECONDS = env_int("SIYU_OTP_TTL_SECONDS", 300)
 OTP_RESEND_SECONDS = env_int("SIYU_OTP_RESEND_SECONDS", 60)
 OTP_MAX_SENDS_PER_HOUR = env_int("SIYU_OTP_MAX_SENDS_PER_HOUR", 5)
 OTP_MAX_ATTEMPTS = env_int("SIYU_OTP_MAX_ATTEMPTS", 5)
+# Customer timeline entries older than this many days are pruned (nightly).
+TIMELINE_DAYS = env_int("SIYU_TIMELINE_DAYS", 730)
 
 if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True

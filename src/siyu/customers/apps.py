@@ -15,3 +15,15 @@ class CustomersConfig(AppConfig):
         from siyu.customers.tasks import prune_login_codes
 
         every("customers.prune_login_codes", prune_login_codes, timedelta(hours=1))
+
+        from siyu.customers import crm_consumers  # noqa: F401  (registers the consumers)
+        from siyu.customers.crm_tasks import prune_timeline, refresh_statistics
+
+        every("customers.prune_timeline", prune_timeline, timedelta(days=1))
+        every("customers.refresh_statistics", refresh_statistics, timedelta(days=1))
+
+        # Tags and segments: auto-tag rules on events (after the statistics consumer) and nightly.
+        from siyu.customers import autotag  # noqa: F401  (registers the consumer)
+        from siyu.customers.segment_tasks import run_auto_tag_rules
+
+        every("customers.run_auto_tag_rules", run_auto_tag_rules, timedelta(days=1))
