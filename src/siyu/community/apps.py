@@ -6,3 +6,6 @@ class CommunityConfig(AppConfig):
     name = "siyu.community"
     label = "community"
     verbose_name = _("Community")
+
+    def ready(self) -> None:
+        from siyu.community import events  # noqa: F401  (registers the event types)

@@ -1,0 +1,485 @@
+"""Join codes (活码): create and edit them, and :func:`scan` — a customer scanned one.
+
+Routing of a scan, in one transaction:
+
+* ``groups``: the code's groups in order; the first with room takes the customer
+  (one conditional UPDATE ``member_count < capacity`` per try). When all are full
+  and ``auto_create`` is on, the code's routes are locked (normal scans never lock
+  them, so there is no lock cycle), the check is repeated, and a new group
+  "<base_name> N" opens in the code's store and takes the customer.
+* ``store_finder``: the active groups with room of the store nearest to the
+  customer's position (or of the store they chose when there is no position).
+* ``guide``: binds the customer to the code's guide (``guides.services.bind_to_guide``).
+
+Each scan writes a ``JoinCodeScan`` row, moves ``scan_count``/``join_count`` with
+F() expressions (the JoinCode row is locked last, after any group row), sets the
+customer's ``join_channel`` to the code's state when it is empty, and records
+``community.code.scanned`` and the timeline entry "scanned".
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils.translation import gettext as _
+
+from siyu.community import chat, validation
+from siyu.community.events import CODE_SCANNED
+from siyu.community.models import (
+    DEFAULT_CAPACITY,
+    CommunityGroup,
+    Conversation,
+    GroupMember,
+    JoinCode,
+    JoinCodeGroup,
+    JoinCodeScan,
+    Message,
+)
+from siyu.community.services_groups import admit, create_group
+from siyu.community.validation import fail
+from siyu.core import audit, clock, events
+from siyu.core.actors import Actor
+from siyu.core.permissions import Perm
+from siyu.customers.models import Customer
+from siyu.stores import geo
+from siyu.stores.models import Store
+
+TOKEN_BYTES = 6  # 8 url-safe characters: 2^48 codes
+CODE_AUDIT_FIELDS = (
+    "kind",
+    "name",
+    "state",
+    "store",
+    "guide",
+    "auto_create",
+    "base_name",
+    "new_group_capacity",
+    "welcome",
+    "poster_message",
+    "is_active",
+)
+CHOOSE_STORE = "choose_store"  # a store-finder scan without a position or a chosen store
+
+
+@dataclass
+class ScanResult:
+    outcome: str  # a JoinCodeScan.Outcome value, or CHOOSE_STORE
+    group: CommunityGroup | None = None
+    member: GroupMember | None = None
+    welcome_message: Message | None = None
+    conversation: Conversation | None = None  # where the customer lands
+    scan: JoinCodeScan | None = None
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+# --- creating and editing codes -----------------------------------------------------------
+
+
+def _group_ids(actor: Actor, value: Any) -> list[CommunityGroup]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list | tuple):
+        raise fail("groups", _("A list of groups, in order."))
+    ids: list[int] = []
+    for item in value:
+        pk = item.pk if isinstance(item, CommunityGroup) else item
+        if isinstance(pk, str) and pk.isdigit():
+            pk = int(pk)
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            raise fail("groups", _("A list of groups, in order."))
+        if pk not in ids:
+            ids.append(pk)
+    found = CommunityGroup.unscoped.in_bulk(ids)
+    groups = [found.get(pk) for pk in ids]
+    if any(g is None or g.merchant_id != actor.merchant.pk for g in groups):
+        raise fail("groups", _("There is no such group."))
+    if any(g.status != CommunityGroup.Status.ACTIVE for g in groups if g is not None):
+        raise fail("groups", _("Archived groups cannot take new members."))
+    return [g for g in groups if g is not None]
+
+
+def _clean_code(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    merchant = actor.merchant
+    kind = values.get("kind")
+    if kind not in JoinCode.Kind.values:
+        raise fail("kind", _("Choose a kind: groups, store_finder or guide."))
+    clean: dict[str, Any] = {
+        "kind": kind,
+        "name": validation.name(values.get("name"), max_length=80),
+        "state": validation.state(values.get("state")),
+        "store": validation.store_of(merchant, values.get("store")),
+        "guide": validation.staff_of(merchant, values.get("guide"), field="guide"),
+        "auto_create": bool(values.get("auto_create", False)),
+        "base_name": validation.text(values.get("base_name"), field="base_name", max_length=50),
+        "new_group_capacity": validation.capacity(
+            values.get("new_group_capacity", DEFAULT_CAPACITY), field="new_group_capacity"
+        ),
+        "welcome": validation.welcome(values.get("welcome")),
+        "poster_message": validation.text(
+            values.get("poster_message"), field="poster_message", max_length=80
+        ),
+        "is_active": bool(values.get("is_active", True)),
+    }
+    groups = _group_ids(actor, values.get("groups"))
+    if kind == JoinCode.Kind.GUIDE:
+        if clean["guide"] is None:
+            raise fail("guide", _("Choose the guide this code belongs to."))
+        groups, clean["auto_create"] = [], False
+    else:
+        clean["guide"] = None
+    if kind == JoinCode.Kind.GROUPS:
+        if clean["auto_create"] and not clean["base_name"]:
+            raise fail("base_name", _("Name the new groups, e.g. Jing'an store fans."))
+        if not groups and not clean["auto_create"]:
+            raise fail("groups", _("Choose at least one group, or let the code open groups."))
+    if kind == JoinCode.Kind.STORE_FINDER:
+        groups = []
+    clean["groups"] = groups
+    return clean
+
+
+def _set_routes(code: JoinCode, groups: list[CommunityGroup]) -> None:
+    JoinCodeGroup.unscoped.filter(code=code).delete()
+    JoinCodeGroup.unscoped.bulk_create(
+        [
+            JoinCodeGroup(merchant_id=code.merchant_id, code=code, group=g, position=i)
+            for i, g in enumerate(groups)
+        ]
+    )
+
+
+def create_code(actor: Actor, **values: Any) -> JoinCode:
+    """A new code; ``groups`` is the ordered list of groups (ids or rows) it fills."""
+    actor.require(Perm.COMMUNITY_MANAGE)
+    clean = _clean_code(actor, values)
+    groups = clean.pop("groups")
+    with transaction.atomic():
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    code = JoinCode.unscoped.create(
+                        merchant=actor.merchant, token=new_token(), **clean
+                    )
+                break
+            except IntegrityError:  # a token collision: draw again
+                continue
+        else:  # pragma: no cover - 2^48 tokens
+            raise RuntimeError("could not draw a unique join-code token")
+        if code.kind == JoinCode.Kind.GROUPS and not groups:
+            groups = [_open_group(actor, code, 1)]  # the first group of the series
+        _set_routes(code, groups)
+        audit.record(
+            actor,
+            "community.code.created",
+            code,
+            after={**audit.snapshot(code, CODE_AUDIT_FIELDS), "groups": [g.pk for g in groups]},
+        )
+    return code
+
+
+def update_code(actor: Actor, code: JoinCode, **changes: Any) -> JoinCode:
+    actor.require(Perm.COMMUNITY_MANAGE)
+    with transaction.atomic():
+        locked = JoinCode.unscoped.select_for_update().get(pk=code.pk, merchant=actor.merchant)
+        current = {f: getattr(locked, f) for f in CODE_AUDIT_FIELDS}
+        current["groups"] = list(
+            JoinCodeGroup.unscoped.filter(code=locked).values_list("group_id", flat=True)
+        )
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise fail(sorted(unknown)[0], _("This field cannot be changed."))
+        if "kind" in changes and changes["kind"] != locked.kind:
+            raise fail("kind", _("The kind of a printed code cannot change."))
+        clean = _clean_code(actor, {**current, **changes})
+        groups = clean.pop("groups")
+        before = {**audit.snapshot(locked, CODE_AUDIT_FIELDS), "groups": current["groups"]}
+        for field, value in clean.items():
+            setattr(locked, field, value)
+        locked.save()
+        if "groups" in changes:
+            _set_routes(locked, groups)
+        after = {**audit.snapshot(locked, CODE_AUDIT_FIELDS), "groups": [g.pk for g in groups]}
+        if audit.changed(before, after):
+            audit.record(actor, "community.code.updated", locked, before=before, after=after)
+    return locked
+
+
+def _open_group(
+    actor: Actor, code: JoinCode, number: int, store: Store | None = None
+) -> CommunityGroup:
+    base = code.base_name or (store.name if store is not None else code.name)
+    name = base if number <= 1 else f"{base} {number}"
+    return create_group(
+        actor,
+        name=name[:60],
+        store=store if store is not None else code.store,
+        owner=code.guide,
+        capacity=code.new_group_capacity,
+        opened_by_code=code,
+    )
+
+
+# --- scanning --------------------------------------------------------------------------
+
+
+def _open_next(code: JoinCode, now: datetime) -> CommunityGroup:
+    """A new group at the end of the code's series (the caller holds the routes' locks)."""
+    position = (
+        JoinCodeGroup.unscoped.filter(code=code).aggregate(last=Max("position"))["last"] or 0
+    ) + 1
+    number = JoinCodeGroup.unscoped.filter(code=code).count() + 1
+    actor = Actor.system(code.merchant, label=f"join code {code.name}")
+    group = _open_group(actor, code, number)
+    JoinCodeGroup.unscoped.create(
+        merchant_id=code.merchant_id, code=code, group=group, position=position
+    )
+    return group
+
+
+def _routes_with_room(code: JoinCode) -> list[CommunityGroup]:
+    return [
+        r.group
+        for r in JoinCodeGroup.unscoped.filter(
+            code_id=code.pk,
+            group__status=CommunityGroup.Status.ACTIVE,
+            group__member_count__lt=F("group__capacity"),
+        )
+        .select_related("group")
+        .order_by("position", "id")
+    ]
+
+
+def _first_admitted(
+    customer: Customer, groups: list[CommunityGroup], code: JoinCode, now: datetime
+) -> GroupMember | None:
+    for group in groups:
+        member = admit(
+            customer,
+            group,
+            source_code=code,
+            state=code.state,
+            welcome=code.welcome or None,
+            now=now,
+        )
+        if member is not None:
+            member.group = group
+            return member
+    return None
+
+
+def _route_groups(code: JoinCode, customer: Customer, now: datetime) -> GroupMember | None:
+    member = _first_admitted(customer, _routes_with_room(code), code, now)
+    if member is not None or not code.auto_create:
+        return member
+    # All full: one scan at a time opens the next group (normal scans never lock routes).
+    list(JoinCodeGroup.unscoped.select_for_update().filter(code_id=code.pk).order_by("pk"))
+    member = _first_admitted(customer, _routes_with_room(code), code, now)
+    if member is not None:
+        return member
+    return _first_admitted(customer, [_open_next(code, now)], code, now)
+
+
+def _store_groups(store_id: int) -> list[CommunityGroup]:
+    return list(
+        CommunityGroup.unscoped.filter(
+            store_id=store_id,
+            status=CommunityGroup.Status.ACTIVE,
+            member_count__lt=F("capacity"),
+        ).order_by("created_at", "id")
+    )
+
+
+def nearest_group_stores(
+    merchant_id: int, latitude: Decimal | float, longitude: Decimal | float
+) -> list[int]:
+    """Ids of stores that have an active group, nearest to the point first."""
+    rows = (
+        CommunityGroup.unscoped.filter(
+            merchant_id=merchant_id,
+            status=CommunityGroup.Status.ACTIVE,
+            store__isnull=False,
+        )
+        .exclude(store__status=Store.Status.CLOSED)
+        .values_list("store_id", "store__latitude", "store__longitude")
+        .distinct()
+    )
+    ranked = geo.rank_by_distance(latitude, longitude, list(rows), lambda r: (r[1], r[2]))
+    return [row[0] for _d, row in ranked]
+
+
+def _route_store(
+    code: JoinCode, customer: Customer, store_ids: list[int], now: datetime
+) -> GroupMember | None:
+    for store_id in store_ids:
+        existing = (
+            GroupMember.unscoped.filter(
+                customer_id=customer.pk, left_at__isnull=True, group__store_id=store_id
+            )
+            .select_related("group")
+            .first()
+        )
+        if existing is not None:
+            existing.just_joined = False  # type: ignore[attr-defined]
+            return existing
+        member = _first_admitted(customer, _store_groups(store_id), code, now)
+        if member is not None:
+            return member
+        if code.auto_create:
+            store = Store.unscoped.select_for_update().get(pk=store_id)  # one opener per store
+            member = _first_admitted(customer, _store_groups(store_id), code, now)
+            if member is not None:
+                return member
+            count = CommunityGroup.unscoped.filter(store_id=store_id).count()
+            actor = Actor.system(code.merchant, label=f"join code {code.name}")
+            group = _open_group(actor, code, count + 1, store=store)
+            return _first_admitted(customer, [group], code, now)
+    return None
+
+
+def _coordinates(latitude: Any, longitude: Any) -> tuple[Decimal, Decimal] | None:
+    if latitude in (None, "") and longitude in (None, ""):
+        return None
+    errors = geo.coordinate_errors(latitude, longitude)
+    if errors:
+        raise validation.InvalidInput(next(iter(errors.values())), fields=errors)
+    lat, lng = geo.parse_coordinate(latitude), geo.parse_coordinate(longitude)
+    assert lat is not None
+    assert lng is not None
+    return lat, lng
+
+
+def scan(
+    code: JoinCode,
+    customer: Customer,
+    *,
+    latitude: Any = None,
+    longitude: Any = None,
+    store: Store | int | None = None,
+) -> ScanResult:
+    """The customer scanned ``code``: route, record, welcome (see the module's docstring)."""
+    if customer.merchant_id != code.merchant_id:
+        raise fail("code", _("There is no such code."))
+    now = clock.now()
+    point = _coordinates(latitude, longitude)
+    result = ScanResult(outcome=JoinCodeScan.Outcome.INACTIVE)
+    with transaction.atomic():
+        if not code.is_active:
+            result.outcome = JoinCodeScan.Outcome.INACTIVE
+        elif code.kind == JoinCode.Kind.GUIDE:
+            _scan_guide(code, customer, result)
+        else:
+            if code.kind == JoinCode.Kind.STORE_FINDER:
+                if point is not None:
+                    store_ids = nearest_group_stores(code.merchant_id, *point)
+                elif store is not None:
+                    chosen = validation.store_of(code.merchant, store)
+                    assert chosen is not None
+                    store_ids = [chosen.pk]
+                else:
+                    return ScanResult(outcome=CHOOSE_STORE)
+                member = _route_store(code, customer, store_ids, now)
+            else:
+                member = (
+                    GroupMember.unscoped.filter(
+                        customer_id=customer.pk,
+                        left_at__isnull=True,
+                        group__routes__code_id=code.pk,
+                    )
+                    .select_related("group")
+                    .first()
+                )
+                if member is not None:
+                    member.just_joined = False  # type: ignore[attr-defined]
+                else:
+                    member = _route_groups(code, customer, now)
+            if member is None:
+                result.outcome = JoinCodeScan.Outcome.FULL
+            else:
+                joined = getattr(member, "just_joined", False)
+                result.outcome = (
+                    JoinCodeScan.Outcome.JOINED if joined else JoinCodeScan.Outcome.ALREADY_MEMBER
+                )
+                result.member, result.group = member, member.group
+                result.welcome_message = getattr(member, "welcome_message", None)
+        _record_scan(code, customer, result, now)
+    return result
+
+
+def _scan_guide(code: JoinCode, customer: Customer, result: ScanResult) -> None:
+    from siyu.guides.services import bind_to_guide
+
+    assert code.guide is not None
+    bind_to_guide(
+        customer,
+        code.guide,
+        kind="bound",
+        state=code.state,
+        actor_label=f"join code {code.name}",
+    )
+    result.outcome = JoinCodeScan.Outcome.BOUND
+    result.conversation = chat.direct_conversation(customer, code.guide)
+
+
+def _record_scan(code: JoinCode, customer: Customer, result: ScanResult, now: datetime) -> None:
+    from siyu.customers import timeline
+
+    group = result.group
+    result.scan = JoinCodeScan.unscoped.create(
+        merchant_id=code.merchant_id,
+        code=code,
+        customer=customer,
+        group=group,
+        outcome=result.outcome,
+        scanned_at=now,
+    )
+    if result.outcome == JoinCodeScan.Outcome.INACTIVE:
+        JoinCode.unscoped.filter(pk=code.pk).update(scan_count=F("scan_count") + 1)
+        return
+    if not customer.join_channel:
+        Customer.unscoped.filter(pk=customer.pk, join_channel="").update(join_channel=code.state)
+        customer.join_channel = code.state
+    joined = result.outcome == JoinCodeScan.Outcome.JOINED
+    data: dict[str, Any] = {"code_id": code.pk, "code_name": code.name, "state": code.state}
+    if group is not None:
+        data["group_name"] = group.name
+    timeline.record(customer, "scanned", data, at=now)
+    events.emit(
+        code.merchant,
+        CODE_SCANNED,
+        {
+            "code_id": code.pk,
+            "customer_id": customer.pk,
+            "outcome": result.outcome,
+            "group_id": group.pk if group is not None else None,
+            "state": code.state,
+        },
+        aggregate=result.scan,
+    )
+    # The code's row is locked last (after any group's), so scans never wait in a cycle.
+    JoinCode.unscoped.filter(pk=code.pk).update(
+        scan_count=F("scan_count") + 1, join_count=F("join_count") + (1 if joined else 0)
+    )
+    if result.conversation is None and group is not None:
+        result.conversation = chat.group_conversation(group)
+
+
+def record_visit(code: JoinCode) -> JoinCodeScan:
+    """Someone opened the code's link without being logged in (counted as a scan)."""
+    with transaction.atomic():
+        row = JoinCodeScan.unscoped.create(
+            merchant_id=code.merchant_id,
+            code=code,
+            outcome=JoinCodeScan.Outcome.VISITED,
+            scanned_at=clock.now(),
+        )
+        JoinCode.unscoped.filter(pk=code.pk).update(scan_count=F("scan_count") + 1)
+    return row
