@@ -61,6 +61,7 @@ class Transfer(MerchantOwned):
     customer_ids = models.JSONField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)  # customers to consider
     processed = models.PositiveIntegerField(default=0)  # progress of a background run
+    last_customer_id = models.BigIntegerField(default=0)  # where a resumed run goes on
     # Customers refused: [{"customer_id", "name", "transfers", "reason", "released"}], capped.
     refused = models.JSONField(default=list, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

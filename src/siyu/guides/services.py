@@ -14,7 +14,7 @@ Ownership (one owner guide per customer, ``Customer.owner_guide``):
   (re-exported here: :func:`transfer_customers`).
 
 Materials and tasks have their own modules (:mod:`siyu.guides.materials`,
-:mod:`siyu.guides.tasks_service`).
+:mod:`siyu.guides.followups`).
 """
 
 from __future__ import annotations

@@ -39,6 +39,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="transfer",
+            name="last_customer_id",
+            field=models.BigIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name="transfer",
             name="refused",
             field=models.JSONField(blank=True, default=list),
         ),
