@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "siyu.core.middleware.TenancyMiddleware",
     "siyu.customers.middleware.StorefrontMiddleware",
+    "siyu.marketing.middleware.AttributionMiddleware",
     "siyu.core.middleware.IdempotencyMiddleware",
 ]
 

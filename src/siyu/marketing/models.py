@@ -153,6 +153,7 @@ class Touch(MerchantOwned):
     broadcast = models.ForeignKey(
         Broadcast, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    message_id = models.BigIntegerField(null=True, blank=True)  # the chat message of the card
     touched_at = models.DateTimeField()
 
     class Meta:

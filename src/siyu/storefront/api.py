@@ -19,11 +19,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 
+from siyu.core import clock
 from siyu.core.apikit import ERROR_RESPONSES
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.customers import selectors as customer_selectors
 from siyu.customers.apikit import CUSTOMER_AUTH, customer_of
 from siyu.customers.models import Customer
+from siyu.marketing.attribution import checkout_attribution
 from siyu.orders import selectors as order_selectors
 from siyu.orders import services as order_services
 from siyu.orders.models import Order
@@ -744,7 +746,7 @@ def place_order(request: HttpRequest, merchant_slug: MerchantSlug, payload: Shop
         if payload.items is not None
         else None,
         note=payload.note,
-        attribution={"channel": "storefront"},
+        attribution=checkout_attribution(customer, at=clock.now()),
     )
     return Status(201, _order(_own_order(customer, order.pk)))
 

@@ -20,12 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from siyu.catalog.models import Sku
+from siyu.core import clock
 from siyu.core.errors import DomainError, InvalidInput
 from siyu.core.models import Merchant
 from siyu.customers import phones
 from siyu.customers import selectors as customer_selectors
 from siyu.customers.forms import AddressForm
 from siyu.customers.session import customer_of
+from siyu.marketing.attribution import checkout_attribution
 from siyu.orders import selectors as order_selectors
 from siyu.orders import services as order_services
 from siyu.orders.models import Order
@@ -289,7 +291,7 @@ def checkout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
                 address_id=address_id if fulfilment == DELIVERY else None,
                 items=items,
                 note=note,
-                attribution={"channel": "storefront"},
+                attribution=checkout_attribution(customer, at=clock.now()),
             )
         except DomainError as exc:
             errors, message, status = dict(exc.fields), exc.message, exc.status
