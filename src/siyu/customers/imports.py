@@ -50,6 +50,7 @@ from siyu.customers.models import (
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+MAX_BYTES = import_csv.MAX_BYTES
 MAX_REPORTED_ERRORS = 1000
 IMPORT_CHANNEL = "import"
 # the tag group of tags an import names without a group (in the installation's language)

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 from siyu.core.actors import Actor
 from siyu.core.errors import DomainError, NotFound
 from siyu.core.permissions import Perm
-from siyu.customers import phones, selectors, services
-from siyu.customers.forms import CustomerFilterForm, SmsFilterForm
+from siyu.customers import crm_selectors, phones, selectors, services
+from siyu.customers.crm_forms import CrmFilterForm
+from siyu.customers.forms import SmsFilterForm
 from siyu.customers.models import Customer
 from siyu.web.console import console_view, paginate, query_without_page
 
@@ -24,9 +25,10 @@ def _actor(request: HttpRequest) -> Actor:
     return request.actor  # type: ignore[attr-defined]
 
 
-def _customer_or_404(pk: int) -> Customer:
+def _customer_or_404(actor: Actor, pk: int) -> Customer:
+    """The customer, if ``actor`` may see them (a guide: only their own), else 404."""
     try:
-        return selectors.customer(pk)
+        return crm_selectors.customer_for(actor, pk)
     except NotFound as exc:
         raise Http404 from exc
 
@@ -39,12 +41,22 @@ def _phone_for(actor: Actor, e164: str) -> str:
 @console_view(Perm.CUSTOMERS_VIEW)
 def customer_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    form = CustomerFilterForm(request.GET or None, channels=selectors.join_channels())
+    form = CrmFilterForm(
+        request.GET or None,
+        channels=selectors.join_channels(),
+        stores=crm_selectors.store_choices(),
+        guides=crm_selectors.guide_choices(actor.merchant.pk),
+    )
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = selectors.customers(
+    rows = crm_selectors.customers_for(
+        actor,
         q=filters.get("q") or "",
         status=filters.get("status") or "",
         join_channel=filters.get("join_channel") or "",
+        home_store=filters.get("home_store"),
+        owner_guide=filters.get("owner_guide"),
+        has_ordered=crm_selectors.HAS_ORDERED.get(filters.get("has_ordered") or ""),
+        refused=filters.get("refused") or "",
     )
     page = paginate(request, rows, PER_PAGE)
     return render(
@@ -58,23 +70,26 @@ def customer_list(request: HttpRequest) -> HttpResponse:
                     "customer": c,
                     "phone": _phone_for(actor, c.phone),
                     "channel": selectors.join_channel_label(c.join_channel),
+                    "guide": crm_selectors.guide_label(c.owner_guide),
                 }
                 for c in page
             ],
             "query": query_without_page(request),
-            "filtered": any(filters.values()),
+            "filtered": any(v not in (None, "") for v in filters.values()),
             "can_manage": actor.can(Perm.CUSTOMERS_MANAGE),
+            "can_import": actor.can(Perm.SEGMENTS_MANAGE),
         },
     )
 
 
 @console_view(Perm.CUSTOMERS_VIEW)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from siyu.customers.views_crm import detail_context
+
     actor = _actor(request)
-    customer = _customer_or_404(pk)
-    return render(
-        request,
-        "customers/customer_detail.html",
+    customer = _customer_or_404(actor, pk)
+    context = detail_context(request, actor, customer)
+    context.update(
         {
             "customer": customer,
             "phone": _phone_for(actor, customer.phone),
@@ -87,15 +102,16 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "order_count": selectors.order_count(customer),
             "can_manage": actor.can(Perm.CUSTOMERS_MANAGE),
             "can_see_audit": actor.can(Perm.AUDIT_VIEW),
-        },
+        }
     )
+    return render(request, "customers/customer_detail.html", context)
 
 
 @require_POST
 @console_view(Perm.CUSTOMERS_MANAGE)
 def customer_set_status(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    customer = _customer_or_404(pk)
+    customer = _customer_or_404(actor, pk)
     wanted = request.POST.get("status", "")
     try:
         services.update_customer(actor, customer, status=wanted)
