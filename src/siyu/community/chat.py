@@ -369,8 +369,10 @@ def post_to_groups(
         raise fail("groups", _("Choose at least one group."))
     staff = actor.membership
     messages: list[Message] = []
+    fresh = CommunityGroup.unscoped.in_bulk([g.pk for g in groups])  # current status
     with transaction.atomic():
-        for group in groups:
+        for given in groups:
+            group = fresh[given.pk]
             if group.merchant_id != actor.merchant.pk:
                 raise fail("groups", _("There is no such group."))
             if group.status != CommunityGroup.Status.ACTIVE:
