@@ -269,13 +269,13 @@ def _leaf_q(clause: Mapping[str, Any], now: datetime, this_month: int) -> Q:
 
 def _compile(rule: Mapping[str, Any], now: datetime, this_month: int) -> Q:
     if "all" in rule:
-        q = Q()
+        q = Q(pk__isnull=False)  # everyone; a bare Q() would not negate to "no one"
         for clause in rule["all"]:
             q &= _compile(clause, now, this_month)
         return q
     if "any" in rule:
         if not rule["any"]:
-            return Q(pk__in=[])
+            return Q(pk__isnull=True)  # no one
         q = _compile(rule["any"][0], now, this_month)
         for clause in rule["any"][1:]:
             q |= _compile(clause, now, this_month)

@@ -76,3 +76,26 @@ def log_in(client: Client, customer: Customer) -> Client:
 def storefront_client(customer: Customer, **defaults: Any) -> Client:
     """A test client logged in as ``customer`` at their merchant's storefront."""
     return log_in(Client(**defaults), customer)
+
+
+# --- tags and segments (siyu.customers.tags) ---------------------------------------------
+
+
+def make_tag_group(merchant: Merchant, name: str | None = None, **fields: Any) -> Any:
+    from siyu.core.actors import Actor
+    from siyu.customers import tags
+
+    return tags.create_tag_group(
+        Actor.system(merchant), name=name or f"Tag group {next_id()}", **fields
+    )
+
+
+def make_tag(merchant: Merchant, name: str | None = None, group: Any = None, **fields: Any) -> Any:
+    """A tag (in ``group``, or in a new tag group) made by the tag services."""
+    from siyu.core.actors import Actor
+    from siyu.customers import tags
+
+    group = group or make_tag_group(merchant)
+    return tags.create_tag(
+        Actor.system(merchant), group=group, name=name or f"Tag {next_id()}", **fields
+    )
