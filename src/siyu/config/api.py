@@ -9,7 +9,11 @@ from siyu.catalog.api import router as catalog_router
 from siyu.core.api import router as core_router
 from siyu.core.apikit import AUTH, install_error_handlers
 from siyu.customers.api import router as customers_router
+from siyu.customers.api_crm import imports_router as customer_imports_router
+from siyu.customers.api_segments import rules_router as auto_tag_rules_router
+from siyu.customers.api_segments import segments_router, tags_router
 from siyu.customers.storefront_api import router as storefront_account_router
+from siyu.guides.api import router as guides_router
 from siyu.inventory.api import router as inventory_router
 from siyu.orders.api import router as orders_router
 from siyu.payments.api import notify_router
@@ -68,6 +72,11 @@ api.add_router("/staff", staff_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/customers", customers_router)
+api.add_router("/customer-imports", customer_imports_router)
+api.add_router("/guides", guides_router)
+api.add_router("/tags", tags_router)
+api.add_router("/segments", segments_router)
+api.add_router("/auto-tag-rules", auto_tag_rules_router)
 api.add_router("/inventory", inventory_router)
 api.add_router("/orders", orders_router)
 api.add_router("/payments", payments_router)
