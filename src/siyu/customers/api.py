@@ -7,16 +7,18 @@ Phone numbers are shown in full to roles with ``customers.manage`` (owners,
 operators) and with the middle starred (``+86138****5678``) to the others.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of
 from siyu.core.permissions import Perm
-from siyu.customers import phones, selectors, services
+from siyu.customers import crm_selectors, phones, profile, selectors, services
+from siyu.customers.api_crm import router as crm_router
 from siyu.customers.models import Customer
 
 router = Router(tags=["customers"])
@@ -68,6 +70,19 @@ class CustomerOut(Schema):
     )
     created_at: datetime
     last_login_at: datetime | None
+    gender: str = Field(description="`female`, `male` or empty (not given).")
+    birthday: date | None
+    city: str = Field(examples=["上海"])
+    home_store_id: int | None
+    owner_guide_id: int | None = Field(description="The staff membership that owns them.")
+    order_count: int = Field(description="Paid orders.")
+    total_spent: int = Field(description="Paid minus refunded, in fen.")
+    average_order_value: int = Field(description="total_spent // order_count, in fen.")
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    rfm_recency: int = Field(description="1–5 (5 best) among customers with orders; 0 without.")
+    rfm_frequency: int
+    rfm_monetary: int
 
     @staticmethod
     def resolve_phone(obj: Any, context: Any) -> str:
@@ -90,19 +105,38 @@ class CustomerFilter(Schema):
     join_channel: str = Field(
         "", max_length=60, description="Only customers who joined through this channel."
     )
+    home_store: int | None = Field(None, description="Only customers of this home store (id).")
+    owner_guide: int | None = Field(None, description="Only customers this guide owns (id).")
+    has_ordered: bool | None = Field(None, description="With (true) or without (false) orders.")
+    refused: Literal["", "any", "inbox", "group", "sms", "wechat"] = Field(
+        "", description="Only customers refusing marketing on this channel (`any`: on any)."
+    )
 
 
 class CustomerPatch(Schema):
     name: str | None = Field(None, max_length=80, examples=["王小明"])
     status: str | None = Field(None, description="`active` or `blocked`.", examples=["blocked"])
+    gender: Literal["", "female", "male"] | None = None
+    birthday: str | None = Field(None, description="`YYYY-MM-DD`, or empty to clear.")
+    city: str | None = Field(None, max_length=40)
+    home_store_id: int | None = Field(
+        None, description="A store of this merchant (422 otherwise); null to clear."
+    )
 
 
 @router.get("", response={200: list[CustomerOut], **ERROR_RESPONSES}, summary="List customers")
 @paginate(Page)
 def list_customers(request: HttpRequest, filters: Query[CustomerFilter]) -> Any:
-    actor_of(request, Perm.CUSTOMERS_VIEW)
-    return selectors.customers(
-        q=filters.q, status=filters.status, join_channel=filters.join_channel
+    actor = actor_of(request, Perm.CUSTOMERS_VIEW)
+    return crm_selectors.customers_for(
+        actor,
+        q=filters.q,
+        status=filters.status,
+        join_channel=filters.join_channel,
+        home_store=filters.home_store,
+        owner_guide=filters.owner_guide,
+        has_ordered=filters.has_ordered,
+        refused=filters.refused,
     )
 
 
@@ -112,18 +146,28 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilter]) -> Any:
     summary="Get a customer with their addresses",
 )
 def get_customer(request: HttpRequest, customer_id: int) -> Customer:
-    actor_of(request, Perm.CUSTOMERS_VIEW)
-    return selectors.customer(customer_id)
+    actor = actor_of(request, Perm.CUSTOMERS_VIEW)
+    return crm_selectors.customer_for(actor, customer_id)
 
 
 @router.patch(
     "/{customer_id}",
     response={200: CustomerDetailOut, **ERROR_RESPONSES},
-    summary="Change a customer's name or status (block, unblock)",
+    summary="Change a customer's name, status (block, unblock) or profile",
 )
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Customer:
     actor = actor_of(request, Perm.CUSTOMERS_MANAGE)
-    customer = selectors.customer(customer_id)
-    return services.update_customer(
-        actor, customer, **payload.model_dump(exclude_unset=True, exclude_none=True)
-    )
+    customer = crm_selectors.customer_for(actor, customer_id)
+    given = payload.model_dump(exclude_unset=True)
+    account = {k: given.pop(k) for k in ("name", "status") if given.get(k) is not None}
+    changes = {("home_store" if k == "home_store_id" else k): v for k, v in given.items()}
+    profile.clean_profile(changes)  # all fields valid before anything is written
+    with transaction.atomic():
+        if account:
+            customer = services.update_customer(actor, customer, **account)
+        if changes:
+            customer = profile.update_profile(actor, customer, **changes)
+    return crm_selectors.customer_for(actor, customer_id)
+
+
+router.add_router("", crm_router)
