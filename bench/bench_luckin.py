@@ -593,8 +593,39 @@ def _check_groups(code: Any) -> Result:
     )
 
 
+HTTP_CLIENTS = 16
+HTTP_SESSIONS = 12_000
+
+
+def _session_headers(customer_id: int, merchant_id: int) -> dict[str, str]:
+    """A logged-in browser of the customer (as bench_checkout's buyers): cookie and CSRF."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.utils.crypto import get_random_string
+
+    from siyu.customers.session import CUSTOMERS_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[CUSTOMERS_KEY] = {str(merchant_id): customer_id}
+    store.save()
+    csrf = get_random_string(32)
+    return {
+        "Cookie": f"{settings.SESSION_COOKIE_NAME}={store.session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={csrf}",
+        "X-CSRFToken": csrf,
+    }
+
+
 def _http_scans(merchant: Any, code: Any, pool: list[int]) -> list[Result]:
+    """``POST /j/<token>`` by logged-in customers, each once, through ``siyu serve``; the
+    figure is the joins the database recorded in the window."""
+    import threading
+
+    from django.db import connections
     from django.urls import Resolver404, resolve
+
+    from serving import Connection, server
 
     try:
         resolve(f"/j/{code.token}")
@@ -608,7 +639,55 @@ def _http_scans(merchant: Any, code: Any, pool: list[int]) -> list[Result]:
                 "the /j/<token> page is not mounted yet (siyu.community.link_urls is empty)",
             )
         ]
-    return []  # wired when the page lands: see the report
+    browsers = [_session_headers(cid, merchant.pk) for cid in pool[:HTTP_SESSIONS]]
+    lock = threading.Lock()
+    statuses: dict[int, int] = {}
+    stop = threading.Event()
+
+    def client(port: int) -> None:
+        connection = Connection(port)
+        try:
+            while not stop.is_set():
+                with lock:
+                    if not browsers:
+                        return
+                    headers = browsers.pop()
+                answer = connection.request("POST", f"/j/{code.token}", b"", headers)
+                with lock:
+                    statuses[answer.status] = statuses.get(answer.status, 0) + 1
+        finally:
+            connection.close()
+
+    connections.close_all()
+    with server(workers=2, threads=8) as port:
+        threads = [threading.Thread(target=client, args=(port,)) for _ in range(HTTP_CLIENTS)]
+        for t in threads:
+            t.start()
+        time.sleep(3)  # warm-up
+        [(before,)] = _sql(
+            "SELECT COUNT(*) FROM community_joincodescan WHERE code_id = %s", [code.pk]
+        )
+        started = time.perf_counter()
+        time.sleep(SCAN_WINDOW)
+        [(after,)] = _sql(
+            "SELECT COUNT(*) FROM community_joincodescan WHERE code_id = %s", [code.pk]
+        )
+        elapsed = time.perf_counter() - started
+        stop.set()
+        for t in threads:
+            t.join()
+    connections.close_all()
+    ok = sum(n for status, n in statuses.items() if status < 400)
+    return [
+        Result(
+            "join-code scans over HTTP (POST /j/<token>, logged-in customers)",
+            "scans/s",
+            round((after - before) / elapsed),
+            after - before,
+            f"siyu serve 2×8, {HTTP_CLIENTS} clients; answers {dict(sorted(statuses.items()))} "
+            f"({ok} below 400); scans recorded in a {SCAN_WINDOW:.0f} s window; target ≥ 1,000/s",
+        )
+    ]
 
 
 def run() -> list[Result]:
