@@ -26,9 +26,9 @@ from django.views.decorators.http import require_POST
 from siyu.core.errors import DomainError, NotFound
 from siyu.core.middleware import client_ip
 from siyu.core.models import Merchant
-from siyu.customers import phones, selectors, services, session
+from siyu.customers import consent, phones, selectors, services, session
 from siyu.customers.forms import AddressForm, CodeForm, PhoneForm, ProfileForm
-from siyu.customers.models import Customer, CustomerAddress
+from siyu.customers.models import Consent, Customer, CustomerAddress
 from siyu.web.console import show_errors
 
 CODE_IN_TEXT = re.compile(r"(?<!\d)\d{6}(?!\d)")
@@ -231,6 +231,8 @@ def logout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
 @customer_required
 def account(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     customer = _customer(request)
+    if request.method == "POST" and request.POST.get("form") == "marketing":
+        return _save_marketing(request, customer)
     form = ProfileForm(request.POST or None, initial={"name": customer.name})
     status = 200
     if request.method == "POST":
@@ -255,9 +257,42 @@ def account(request: HttpRequest, merchant_slug: str) -> HttpResponse:
             "phone_display": phones.display(customer.phone),
             "form": form,
             "address_count": selectors.addresses(customer).count(),
+            "marketing": _marketing_choices(customer),
         },
         status=status,
     )
+
+
+def _marketing_choices(customer: Customer) -> list[dict[str, Any]]:
+    """The shop's marketing channels with whether the customer allows each."""
+    answers = consent.consents_of(customer)
+    labels = dict(Consent.Channel.choices)
+    return [
+        {
+            "channel": channel,
+            "label": labels[channel],
+            "allowed": answers[channel] != Consent.Status.REFUSED,
+        }
+        for channel in consent.STOREFRONT_CHANNELS
+    ]
+
+
+def _save_marketing(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """The customer refuses (unticks) or allows again (ticks) marketing per channel."""
+    wanted = set(request.POST.getlist("allow"))
+    label = services.customer_actor(customer, ip=client_ip(request)).label
+    for choice in _marketing_choices(customer):
+        allow = choice["channel"] in wanted
+        if allow != choice["allowed"]:
+            consent.set_consent(
+                customer,
+                choice["channel"],
+                Consent.Status.GRANTED if allow else Consent.Status.REFUSED,
+                source="storefront",
+                actor=label,
+            )
+    messages.success(request, _("Your choice of messages is saved."))
+    return redirect(_url("account", _merchant(request)))
 
 
 @customer_required
