@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of
@@ -121,9 +121,9 @@ def list_tag_groups(request: HttpRequest) -> Any:
 @tags_router.post(
     "/groups", response={201: TagGroupOut, **ERROR_RESPONSES}, summary="Create a tag group"
 )
-def create_tag_group(request: HttpRequest, payload: TagGroupIn) -> tuple[int, TagGroup]:
+def create_tag_group(request: HttpRequest, payload: TagGroupIn) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
-    return 201, tags.create_tag_group(actor, **payload.model_dump())
+    return Status(201, tags.create_tag_group(actor, **payload.model_dump()))
 
 
 @tags_router.patch(
@@ -142,10 +142,10 @@ def update_tag_group(request: HttpRequest, group_id: int, payload: TagGroupPatch
     response={204: None, **ERROR_RESPONSES},
     summary="Delete a tag group with its tags",
 )
-def delete_tag_group(request: HttpRequest, group_id: int) -> tuple[int, None]:
+def delete_tag_group(request: HttpRequest, group_id: int) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     tags.delete_tag_group(actor, segment_selectors.tag_group(group_id))
-    return 204, None
+    return Status(204, None)
 
 
 @tags_router.get("", response={200: list[TagOut], **ERROR_RESPONSES}, summary="List tags")
@@ -156,11 +156,11 @@ def list_tags(request: HttpRequest) -> Any:
 
 
 @tags_router.post("", response={201: TagOut, **ERROR_RESPONSES}, summary="Create a tag")
-def create_tag(request: HttpRequest, payload: TagIn) -> tuple[int, Tag]:
+def create_tag(request: HttpRequest, payload: TagIn) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     group = segment_selectors.tag_group(payload.group_id)
     values = payload.model_dump(exclude={"group_id"})
-    return 201, tags.create_tag(actor, group=group, **values)
+    return Status(201, tags.create_tag(actor, group=group, **values))
 
 
 @tags_router.patch("/{tag_id}", response={200: TagOut, **ERROR_RESPONSES}, summary="Change a tag")
@@ -172,10 +172,10 @@ def update_tag(request: HttpRequest, tag_id: int, payload: TagPatch) -> Tag:
 
 
 @tags_router.delete("/{tag_id}", response={204: None, **ERROR_RESPONSES}, summary="Delete a tag")
-def delete_tag(request: HttpRequest, tag_id: int) -> tuple[int, None]:
+def delete_tag(request: HttpRequest, tag_id: int) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     tags.delete_tag(actor, segment_selectors.tag(tag_id))
-    return 204, None
+    return Status(204, None)
 
 
 @tags_router.put(
@@ -299,9 +299,9 @@ def list_segments(request: HttpRequest) -> Any:
 
 
 @segments_router.post("", response={201: SegmentOut, **ERROR_RESPONSES}, summary="Save a segment")
-def create_segment(request: HttpRequest, payload: SegmentIn) -> tuple[int, Segment]:
+def create_segment(request: HttpRequest, payload: SegmentIn) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
-    return 201, segment_services.create_segment(actor, **payload.model_dump())
+    return Status(201, segment_services.create_segment(actor, **payload.model_dump()))
 
 
 @segments_router.get(
@@ -325,10 +325,10 @@ def update_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch)
 @segments_router.delete(
     "/{segment_id}", response={204: None, **ERROR_RESPONSES}, summary="Delete a segment"
 )
-def delete_segment(request: HttpRequest, segment_id: int) -> tuple[int, None]:
+def delete_segment(request: HttpRequest, segment_id: int) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     segment_services.delete_segment(actor, segment_selectors.segment(segment_id))
-    return 204, None
+    return Status(204, None)
 
 
 @segments_router.get(
@@ -392,10 +392,12 @@ def list_rules(request: HttpRequest) -> Any:
 @rules_router.post(
     "", response={201: AutoTagRuleOut, **ERROR_RESPONSES}, summary="Create an auto-tag rule"
 )
-def create_rule(request: HttpRequest, payload: AutoTagRuleIn) -> tuple[int, AutoTagRule]:
+def create_rule(request: HttpRequest, payload: AutoTagRuleIn) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     values = payload.model_dump(exclude={"tag_id"})
-    return 201, autotag.create_rule(actor, tag=segment_selectors.tag(payload.tag_id), **values)
+    return Status(
+        201, autotag.create_rule(actor, tag=segment_selectors.tag(payload.tag_id), **values)
+    )
 
 
 @rules_router.get(
@@ -422,10 +424,10 @@ def update_rule(request: HttpRequest, rule_id: int, payload: AutoTagRulePatch) -
 @rules_router.delete(
     "/{rule_id}", response={204: None, **ERROR_RESPONSES}, summary="Delete an auto-tag rule"
 )
-def delete_rule(request: HttpRequest, rule_id: int) -> tuple[int, None]:
+def delete_rule(request: HttpRequest, rule_id: int) -> Status:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     autotag.delete_rule(actor, segment_selectors.auto_tag_rule(rule_id))
-    return 204, None
+    return Status(204, None)
 
 
 @rules_router.post(
