@@ -66,10 +66,11 @@ def test_inbox_send_skips_exactly_the_blocked_opted_out_and_capped(
         ids[0]: "blocked",
         ids[1]: "opted_out",
         ids[3]: "capped",
-        **{c: "sent" for c in (ids[2], ids[4], ids[5], *ids[6:])},
+        **dict.fromkeys((ids[2], ids[4], ids[5], *ids[6:]), "sent"),
     }
     assert (sent.targeted_count, sent.sent_count, sent.skipped_count) == (10, 7, 3)
-    assert sent.progress == 10 and sent.finished_at is not None
+    assert sent.progress == 10
+    assert sent.finished_at is not None
     inbox = Message.unscoped.filter(broadcast_id=broadcast.pk)
     assert sorted(inbox.values_list("conversation__customer_id", flat=True)) == sorted(
         c for c, r in log(broadcast).items() if r == "sent"
@@ -78,7 +79,8 @@ def test_inbox_send_skips_exactly_the_blocked_opted_out_and_capped(
     conversation = Conversation.unscoped.get(customer_id=ids[2], kind="inbox")
     message = inbox.get(conversation=conversation)
     assert conversation.last_message_id == message.pk
-    assert message.sender_kind == "system" and message.text == broadcast.text
+    assert message.sender_kind == "system"
+    assert message.text == broadcast.text
     event = DomainEvent.unscoped.get(event_type="marketing.broadcast.sent")
     assert event.payload["sent"] == 7
     assert event.payload["reasons"] == {"blocked": 1, "opted_out": 1, "capped": 1}
@@ -95,15 +97,13 @@ def test_quiet_hours_across_midnight_skip_every_marketing_recipient(
     refuse(merchant, [ids[0]])
     group = make_group_with(merchant, ids)
     marketing = make_broadcast(merchant, audience="groups", group_ids=[group.pk])
-    service = make_broadcast(
-        merchant, audience="groups", group_ids=[group.pk], is_marketing=False
-    )
+    service = make_broadcast(merchant, audience="groups", group_ids=[group.pk], is_marketing=False)
 
     engine.send_broadcast(marketing)
     engine.send_broadcast(service)
 
-    assert log(marketing) == {ids[0]: "opted_out", **{c: "quiet_hours" for c in ids[1:]}}
-    assert log(service) == {c: "sent" for c in ids}  # service messages ignore all three
+    assert log(marketing) == {ids[0]: "opted_out", **dict.fromkeys(ids[1:], "quiet_hours")}
+    assert log(service) == dict.fromkeys(ids, "sent")  # service messages ignore all three
     assert not Message.unscoped.filter(broadcast_id=marketing.pk).exists()
 
 
@@ -182,9 +182,10 @@ def test_tag_and_segment_audiences(merchant: Merchant, at_noon: datetime) -> Non
     ids = make_customers(merchant, 5)
     tag = make_tag(merchant)
     CustomerTag.unscoped.bulk_create(
-        [CustomerTag(
-            merchant=merchant, customer_id=c, tag=tag, source="manual", added_at=NOON
-        ) for c in ids[:2]]
+        [
+            CustomerTag(merchant=merchant, customer_id=c, tag=tag, source="manual", added_at=NOON)
+            for c in ids[:2]
+        ]
     )
     Customer.unscoped.filter(pk__in=ids[3:]).update(city="Hangzhou")
     segment = Segment.unscoped.create(
@@ -228,7 +229,7 @@ def test_group_post_posts_once_per_group_and_logs_every_member(
         [first.pk, second.pk]
     )
     # a post in the group reaches every member: caps and opt-outs cannot hold it back
-    assert log(broadcast) == {ids[0]: "blocked", **{c: "sent" for c in ids[1:]}}
+    assert log(broadcast) == {ids[0]: "blocked", **dict.fromkeys(ids[1:], "sent")}
 
 
 @pytest.mark.django_db
@@ -257,7 +258,9 @@ def test_cards_are_built_at_send_time_with_the_broadcast_attribution(
     ]
     token = rows[0].card["url"].split("via=")[1]
     via = read_via(token)
-    assert via is not None and via.broadcast_id == broadcast.pk and via.source == "broadcast"
+    assert via is not None
+    assert via.broadcast_id == broadcast.pk
+    assert via.source == "broadcast"
 
 
 @pytest.mark.django_db

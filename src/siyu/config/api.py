@@ -15,6 +15,7 @@ from siyu.customers.api_segments import segments_router, tags_router
 from siyu.customers.storefront_api import router as storefront_account_router
 from siyu.guides.api import router as guides_router
 from siyu.inventory.api import router as inventory_router
+from siyu.marketing.api import router as marketing_router
 from siyu.orders.api import router as orders_router
 from siyu.payments.api import notify_router
 from siyu.payments.api import router as payments_router
@@ -79,6 +80,7 @@ api.add_router("/segments", segments_router)
 api.add_router("/auto-tag-rules", auto_tag_rules_router)
 api.add_router("/inventory", inventory_router)
 api.add_router("/orders", orders_router)
+api.add_router("/marketing", marketing_router)
 api.add_router("/payments", payments_router)
 api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
 api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
