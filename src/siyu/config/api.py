@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from siyu.catalog.api import router as catalog_router
+from siyu.community.api import router as community_router
+from siyu.community.storefront_api import router as storefront_community_router
 from siyu.core.api import router as core_router
 from siyu.core.apikit import AUTH, install_error_handlers
 from siyu.customers.api import router as customers_router
@@ -83,5 +85,7 @@ api.add_router("/orders", orders_router)
 api.add_router("/marketing", marketing_router)
 api.add_router("/payments", payments_router)
 api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
+api.add_router("/community", community_router)
 api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
+api.add_router("/storefront/{merchant_slug}/community", storefront_community_router)
 api.add_router("/storefront/{merchant_slug}", storefront_router)  # customer session
