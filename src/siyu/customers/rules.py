@@ -451,7 +451,8 @@ def _window_value(rule: Mapping[str, Any], facts: CustomerFacts) -> int:
 
 
 def _leaf(rule: Mapping[str, Any], facts: CustomerFacts) -> bool:
-    name, op, value = rule["field"], rule["op"], rule.get("value")
+    name, op = rule["field"], rule["op"]
+    value: Any = rule.get("value")
     spec = FIELDS[name]
     if spec.kind == NUMBER:
         return compare(op, getattr(facts, name), value)

@@ -166,6 +166,7 @@ def _window_q(clause: Mapping[str, Any], now: datetime) -> Q:
     orders = Order.objects.filter(paid_at__isnull=False)
     if days is not None:
         orders = orders.filter(placed_at__gte=window_start(now, days))
+    per_customer: Any
     if name == "spent_in_days":
         per_customer = (
             orders.order_by()
@@ -213,7 +214,8 @@ def _exists(model: Any, **conditions: Any) -> Exists:
 
 
 def _leaf_q(clause: Mapping[str, Any], now: datetime, this_month: int) -> Q:
-    name, op, value = clause["field"], clause["op"], clause.get("value")
+    name, op = clause["field"], clause["op"]
+    value: Any = clause.get("value")
     spec = FIELDS[name]
     if spec.kind == NUMBER:
         return _numeric_q(name, op, value)
