@@ -186,6 +186,10 @@ def seed(ctx: DemoContext) -> None:
     customers = max(0, int(ctx.options.get("customers", DEFAULT_CUSTOMERS)))
     with merchant_context(ctx.merchant), transaction.atomic(), _no_cyclic_collection():
         _seed(ctx, customers)
+    # the CRM's profiles, home stores, statistics and RFM scores, now that orders exist
+    from siyu.customers import demo_profiles
+
+    demo_profiles.seed(ctx)
 
 
 @contextmanager
