@@ -13,6 +13,8 @@ all in one transaction, and nothing at all when the answer does not change.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -106,7 +108,7 @@ def refuses(customer: Customer | int, channel: str) -> bool:
     ).exists()
 
 
-def refused_customer_ids(channel: str) -> QuerySet[Consent]:
+def refused_customer_ids(channel: str) -> QuerySet[Consent, Any]:
     """``.values("customer_id")`` of the customers refusing ``channel``: use as a subquery,
     e.g. ``customers.exclude(pk__in=refused_customer_ids("inbox"))``."""
     return Consent.objects.filter(channel=channel, status=Consent.Status.REFUSED).values(

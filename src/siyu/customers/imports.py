@@ -287,8 +287,9 @@ def _resolve(row: ImportRow, lookups: Lookups) -> Resolved:
     }
     if customer is None:
         for kind in ("external", "wechat_unionid", "wechat_openid"):
-            if holders.get(kind) is not None:
-                customer = Customer.objects.filter(pk=holders[kind]).first()
+            holder = holders.get(kind)
+            if holder is not None:
+                customer = Customer.objects.filter(pk=holder).first()
                 break
         if customer is not None and customer.phone != row.phone:
             column = next(

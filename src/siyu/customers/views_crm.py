@@ -76,9 +76,7 @@ def detail_context(request: HttpRequest, actor: Actor, customer: Customer) -> di
         "note_form": NoteForm(),
         "identities": list(crm_selectors.identities(customer)),
         "consents": crm_selectors.consent_rows(customer),
-        "notes": [
-            {"note": n, "may_delete": profile.may_delete_note(actor, n)} for n in notes
-        ],
+        "notes": [{"note": n, "may_delete": profile.may_delete_note(actor, n)} for n in notes],
         "timeline_page": timeline_page,
         "timeline": crm_selectors.timeline_lines(timeline_page.object_list),
         "groups": crm_selectors.groups_of(customer),
@@ -99,7 +97,7 @@ def profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer(actor, pk)
     form = ProfileEditForm(request.POST, stores=crm_selectors.store_choices())
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return _back(customer, "profile")
     try:
         profile.update_profile(actor, customer, **form.cleaned_data)
