@@ -105,7 +105,7 @@ def authenticate(
     return None
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class ChatConsumer(AsyncJsonWebsocketConsumer):
     participant: Participant | None = None
     group_name = ""
 

@@ -106,7 +106,7 @@ def render(code: JoinCode) -> Poster:
         y = _centered(draw, y, store_name, 40, "#1f2937")
     symbol = qr(code)
     modules = symbol.symbol_size(scale=1, border=QR_BORDER)[0]
-    module_px = max(4, min(QR_SCALE, 560 // modules))
+    module_px = int(max(4, min(QR_SCALE, 560 // modules)))
     buffer = io.BytesIO()
     symbol.save(buffer, kind="png", scale=module_px, border=QR_BORDER)
     buffer.seek(0)

@@ -40,7 +40,7 @@ def bound(merchant: Merchant) -> Any:
     return merchant_context(merchant)
 
 
-class WebsocketClient(ApplicationCommunicator):  # type: ignore[misc]
+class WebsocketClient(ApplicationCommunicator):
     """A websocket test client for an ASGI application (Channels' own ``WebsocketCommunicator``
     lives in a package that imports daphne, which Siyu does not install)."""
 
