@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import translation
 
 from siyu.community.models import CommunityGroup, Conversation, Message
 from siyu.core import clock
@@ -128,7 +129,8 @@ def test_a_customer_moved_twice_is_refused_the_third_time(bound, team):
 def test_departure_releases_customers_over_the_limit(bound, team):
     tired, fresh = owned_by(bound, team["li"], 2)
     past_transfers(tired, team["zhao"], team["li"], [1, 2])
-    transfer = move(team, kind="departure", reason="Li left the company")
+    with translation.override("en"):
+        transfer = move(team, kind="departure", reason="Li left the company")
     assert transfer.customers_moved == 1
     assert transfer.customers_refused == 1
     assert transfer.refused[0]["released"] is True
