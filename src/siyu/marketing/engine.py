@@ -75,6 +75,8 @@ def audience(broadcast: Broadcast) -> QuerySet[Any]:
         ).values("customer_id")
         return Customer.objects.filter(pk__in=members)
     if broadcast.audience == Broadcast.Audience.TAG:
+        if broadcast.tag_id is None:
+            return Customer.objects.none()
         tagged = CustomerTag.objects.filter(tag_id=broadcast.tag_id).values("customer_id")
         return Customer.objects.filter(pk__in=tagged)
     from siyu.customers.segments import segment_customers
