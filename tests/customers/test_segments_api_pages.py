@@ -40,10 +40,9 @@ def test_preview_counts_and_names_the_clause_at_fault(merchant: Any, people: Any
     bad = {"all": [RICH, {"any": [{"field": "total_spent", "op": "gte", "value": "lots"}]}]}
     answer = post(client, "/api/v1/segments/preview", {"rule": bad})
     assert answer.status_code == 422
-    assert answer.json()["fields"] == {
-        "rule": "must be a whole number.",
-        "path": "all[1].any[0].value",
-    }
+    fields = answer.json()["fields"]
+    assert fields["path"] == "all[1].any[0].value"
+    assert fields["rule"] in ("must be a whole number.", "必须是整数。")  # the merchant's language
 
 
 def test_segment_crud_customers_and_bulk_tag(merchant: Any, people: Any) -> None:
