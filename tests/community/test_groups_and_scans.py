@@ -289,3 +289,24 @@ def test_capacity_cannot_drop_below_members(owner: Actor, merchant: Merchant) ->
         assert "capacity" in err.value.fields
         updated = services.update_group(owner, group, capacity=2, announcement="Hi all")
     assert (updated.capacity, updated.announcement) == (2, "Hi all")
+
+
+def test_joining_a_group_makes_a_guideless_customer_the_owners(
+    owner: Actor, merchant: Merchant, store: Store
+) -> None:
+    guide = make_staff(merchant, Role.SHOPPING_GUIDE)
+    other_guide = make_staff(merchant, Role.SHOPPING_GUIDE)
+    group = make_group(owner, store=store.pk, owner=guide.pk)
+    code = make_code(owner, groups=[group], state="store_door")
+    newcomer = make_customer(merchant)
+    kept = make_customer(merchant)
+    Customer.unscoped.filter(pk=kept.pk).update(owner_guide=other_guide)
+    kept.refresh_from_db()
+
+    assert scan(code, newcomer).outcome == "joined"
+    assert scan(code, kept).outcome == "joined"
+
+    newcomer.refresh_from_db()
+    kept.refresh_from_db()
+    assert newcomer.owner_guide_id == guide.pk  # the group's owner runs the group
+    assert kept.owner_guide_id == other_guide.pk  # a scan never takes a customer away

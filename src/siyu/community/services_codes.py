@@ -11,6 +11,9 @@ Routing of a scan, in one transaction:
   customer's position (or of the store they chose when there is no position).
 * ``guide``: binds the customer to the code's guide (``guides.services.bind_to_guide``).
 
+A customer without a guide who joins a group through a code becomes a customer of the
+group's owner (``bind_to_guide(kind="bound")``); one who has a guide keeps them.
+
 Each scan writes a ``JoinCodeScan`` row, moves ``scan_count``/``join_count`` with
 F() expressions (the JoinCode row is locked last, after any group row), sets the
 customer's ``join_channel`` to the code's state when it is empty, and records
@@ -410,6 +413,8 @@ def scan(
                 )
                 result.member, result.group = member, member.group
                 result.welcome_message = getattr(member, "welcome_message", None)
+                if joined:
+                    _bind_to_group_owner(code, customer, member.group)
         _record_scan(code, customer, result, now)
     return result
 
@@ -427,6 +432,23 @@ def _scan_guide(code: JoinCode, customer: Customer, result: ScanResult) -> None:
     )
     result.outcome = JoinCodeScan.Outcome.BOUND
     result.conversation = chat.direct_conversation(customer, code.guide)
+
+
+def _bind_to_group_owner(code: JoinCode, customer: Customer, group: CommunityGroup) -> None:
+    """A customer without a guide who joins a group becomes a customer of its owner (the
+    store's guide who runs the group): the owner sees them in the workbench. A customer who
+    already has a guide keeps them (``bind_to_guide`` never steals on a scan)."""
+    if customer.owner_guide_id is not None or group.owner_id is None:
+        return
+    from siyu.core.models import Membership
+    from siyu.guides.services import bind_to_guide
+
+    owner = Membership.objects.filter(pk=group.owner_id, is_active=True).first()
+    if owner is None:
+        return
+    bind_to_guide(
+        customer, owner, kind="bound", state=code.state, actor_label=f"join code {code.name}"
+    )
 
 
 def _record_scan(code: JoinCode, customer: Customer, result: ScanResult, now: datetime) -> None:
