@@ -45,17 +45,20 @@ LOGINS_FILE = "demo-logins.json"
 # not exist (yet) is skipped; a new capability adds its name here.
 DEFAULT_CUSTOMERS = 20_000
 
+# The orders generator writes the customers with their year of history (join time and
+# channel from the behavioural model); community and guides come after it, so memberships
+# and owners follow each customer's join channel and time.
 DEMO_APPS = [
     "stores",
     "catalog",
     "webhooks",
     "inventory",
     "customers",
-    "community",
-    "guides",
     "promotions",
     "distribution",
     "orders",
+    "community",
+    "guides",
     "marketing",
     "live",
     "analytics",
