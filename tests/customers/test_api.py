@@ -43,6 +43,20 @@ def test_list_with_search_filters_and_pages(merchant, owner):
         "join_channel",
         "created_at",
         "last_login_at",
+        # the CRM's profile and statistics (test_crm_api)
+        "gender",
+        "birthday",
+        "city",
+        "home_store_id",
+        "owner_guide_id",
+        "order_count",
+        "total_spent",
+        "average_order_value",
+        "first_order_at",
+        "last_order_at",
+        "rfm_recency",
+        "rfm_frequency",
+        "rfm_monetary",
     }
     assert first["phone"] == "+8613900000001"
 
