@@ -22,7 +22,9 @@ def _json(response: Any) -> Any:
 
 
 def _patch(client: Any, url: str, body: dict) -> Any:
-    return client.patch(url, json.dumps(body), content_type="application/json")
+    return client.patch(
+        url, json.dumps(body), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
 
 
 def test_patch_profile_and_read_it_back(merchant: Merchant, customer: Customer) -> None:

@@ -47,6 +47,12 @@ def _run(actor: Actor, text: str, name: str = "members.csv", **kw: Any) -> Custo
     return CustomerImport.unscoped.get(pk=job.pk)
 
 
+@pytest.fixture(autouse=True)
+def _english_installation(settings: Any) -> None:
+    """The worker reports in the installation's language: English for these assertions."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def setup(merchant: Merchant, owner: Actor) -> dict[str, Any]:
     store = make_store(merchant, code="SH01")
