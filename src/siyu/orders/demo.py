@@ -186,10 +186,13 @@ def seed(ctx: DemoContext) -> None:
     customers = max(0, int(ctx.options.get("customers", DEFAULT_CUSTOMERS)))
     with merchant_context(ctx.merchant), transaction.atomic(), _no_cyclic_collection():
         _seed(ctx, customers)
-    # the CRM's profiles, home stores, statistics and RFM scores, now that orders exist
-    from siyu.customers import demo_profiles
+    # the CRM's profiles, home stores, statistics and RFM scores, tags, segments and auto-tag
+    # rules, now that the customers and their orders exist
+    from siyu.customers import demo_profiles, demo_segments
 
     demo_profiles.seed(ctx)
+    demo_segments.seed(ctx)
+    demo_segments.seed_after_orders(ctx)
 
 
 @contextmanager
