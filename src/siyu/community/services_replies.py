@@ -58,7 +58,7 @@ def create_auto_reply(actor: Actor, **values: Any) -> AutoReply:
     return reply
 
 
-def update_auto_reply(actor: Actor, reply: AutoReply, **changes: Any) -> AutoReply:
+def update_auto_reply(actor: Actor, reply: AutoReply, /, **changes: Any) -> AutoReply:
     actor.require(Perm.COMMUNITY_MANAGE)
     unknown = set(changes) - set(FIELDS)
     if unknown:
