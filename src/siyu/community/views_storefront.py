@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from siyu.community import access, chat_panel, services, shop_selectors
 from siyu.community.models import CommunityGroup, Conversation
@@ -68,6 +69,7 @@ def _chat_page(
     )
 
 
+@require_safe
 @customer_required
 def group_list(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     mine = shop_selectors.my_chats(_customer(request))
@@ -94,6 +96,7 @@ def group_chat(request: HttpRequest, merchant_slug: str, pk: int) -> HttpRespons
     )
 
 
+@require_safe
 @customer_required
 def inbox(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     customer = _customer(request)
