@@ -289,3 +289,22 @@ def test_a_guide_posts_only_in_own_groups(merchant, owner):
     client.post(reverse("community:post_many"), {"scope": "all", "text": "mine only"})
     [message] = Message.unscoped.filter(text="mine only")
     assert message.conversation.group_id == mine.pk
+
+
+def test_detail_embeds_the_staff_chat_and_posts_without_javascript(client, group, operator):
+    page = html(client.get(reverse("community:group_detail", args=[group.pk])))
+    assert "data-chat" in page
+    assert 'data-me-kind="staff"' in page
+    response = client.post(reverse("community:group_post", args=[group.pk]), {"text": "Hello all"})
+    assert response.status_code == 302
+    [message] = Message.unscoped.filter(text="Hello all")
+    assert message.sender_staff_id == operator.pk
+    assert "Hello all" in html(client.get(reverse("community:group_detail", args=[group.pk])))
+
+
+def test_finance_cannot_post_in_the_group_chat(merchant, group):
+    client = login(make_staff(merchant, Role.FINANCE))
+    assert client.get(reverse("community:group_detail", args=[group.pk])).status_code == 403
+    response = client.post(reverse("community:group_post", args=[group.pk]), {"text": "x"})
+    assert response.status_code == 403
+    assert not Message.unscoped.filter(text="x").exists()

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("groups/new/", views_groups.group_create, name="group_create"),
     path("groups/<int:pk>/", views_groups.group_detail, name="group_detail"),
     path("groups/<int:pk>/edit/", views_groups.group_edit, name="group_edit"),
+    path("groups/<int:pk>/post/", views_groups.group_post, name="group_post"),
     path("groups/<int:pk>/archive/", views_groups.group_archive, name="group_archive"),
     path("groups/<int:pk>/replies/new/", views_groups.reply_create, name="reply_create"),
     path("groups/<int:pk>/replies/<int:reply_pk>/", views_groups.reply_edit, name="reply_edit"),

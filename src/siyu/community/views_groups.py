@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from siyu.community import selectors, services
+from siyu.community import chat_panel, selectors, services
 from siyu.community.forms import (
     FOREVER_AFTER,
     MUTE_SPANS,
@@ -163,6 +164,16 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = paginate(request, members, 30)
     conversation = services.group_conversation(group)
     can_manage = actor.can(Perm.COMMUNITY_MANAGE)
+    can_post = actor.can(Perm.COMMUNITY_CHAT) and group.status == CommunityGroup.Status.ACTIVE
+    panel = None
+    if actor.membership is not None:
+        panel = chat_panel.for_staff(
+            conversation,
+            actor.membership,
+            read_only=not can_post,
+            form_action=reverse("community:group_post", args=[group.pk]),
+            placeholder=_("Message to the group"),
+        )
     return render(
         request,
         "community/console/group_detail.html",
@@ -185,11 +196,30 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reply_form": AutoReplyForm(card_choices=card_choices()) if can_manage else None,
             "mute_form": MuteForm(),
             "conversation": conversation,
+            "chat": panel,
             "can_manage": can_manage,
-            "can_post": actor.can(Perm.COMMUNITY_CHAT)
-            and group.status == CommunityGroup.Status.ACTIVE,
+            "can_post": can_post,
         },
     )
+
+
+@require_POST
+@console_view(Perm.COMMUNITY_CHAT)
+def group_post(request: HttpRequest, pk: int) -> HttpResponse:
+    """The chat panel's form without JavaScript: post ``text`` as the staff member."""
+    actor = actor_of(request)
+    group = visible_group(actor, pk)
+    if actor.membership is None:
+        raise Http404
+    try:
+        services.post_message(
+            services.group_conversation(group),
+            text=request.POST.get("text", ""),
+            sender_staff=actor.membership,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("community:group_detail", args=[group.pk]) + "#chat")
 
 
 def _member(request: HttpRequest, pk: int) -> GroupMember:
