@@ -34,9 +34,9 @@ def text(response) -> str:
     return response.content.decode()
 
 
-def joined(owner: Actor, customer: Customer, **fields: object) -> CommunityGroup:
-    group = make_group(owner, **fields)
-    with merchant_context(owner.merchant):
+def joined(actor: Actor, customer: Customer, **fields: object) -> CommunityGroup:
+    group = make_group(actor, **fields)
+    with merchant_context(actor.merchant):
         services.join_group(customer, group)
     return group
 
@@ -247,3 +247,25 @@ def test_the_include_renders_staff_urls_and_the_configured_websocket(
     assert "&lt;b&gt;not bold&lt;/b&gt;" in html  # text is escaped
     assert "chat-mine" in html
     assert panel.has_earlier is False
+
+
+def test_the_guide_workbench_embeds_the_panel(
+    owner: Actor, merchant: Merchant, customer: Customer, guide: Membership
+) -> None:
+    from siyu.core.testing import login
+
+    Customer.unscoped.filter(pk=customer.pk).update(owner_guide=guide)
+    group = joined(owner, customer, owner=guide.pk)
+    client = login(guide)
+    one_to_one = client.get(f"/guide/customers/{customer.pk}/chat/")
+    assert one_to_one.status_code == 200
+    body = text(one_to_one)
+    assert 'data-me-kind="staff"' in body
+    assert "/api/v1/community/conversations/" in body
+    assert 'data-post-form="true"' in body  # the page's handler closes the follow-up task
+    assert client.post(f"/guide/customers/{customer.pk}/chat/", {"text": "Hi!"}).status_code == 302
+    in_group = text(client.get(f"/guide/groups/{group.pk}/"))
+    assert 'data-post-form="false"' in in_group
+    with merchant_context(merchant):
+        conversation = services.group_conversation(group)
+    assert f'data-ws-url="/ws/chat/{conversation.pk}/?as=staff"' in in_group

@@ -35,6 +35,7 @@ class ChatPanel:
     me_id: int
     read_only: bool = False
     form_action: str = ""  # a page that takes a POST of ``text`` when JavaScript is off
+    post_with_form: bool = False  # send through ``form_action`` (a page reload), not the API
     messages: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     has_earlier: bool = False
     placeholder: str = ""
@@ -71,6 +72,7 @@ def _panel(
     read_only: bool,
     form_action: str,
     placeholder: str,
+    post_with_form: bool = False,
 ) -> ChatPanel:
     latest = selectors.history(conversation)
     return ChatPanel(
@@ -83,6 +85,7 @@ def _panel(
         me_id=me_id,
         read_only=read_only,
         form_action=form_action,
+        post_with_form=post_with_form and bool(form_action),
         messages=_shown(latest, me_kind, me_id),
         has_earlier=len(latest) >= selectors.PAGE,
         placeholder=placeholder,
@@ -117,8 +120,13 @@ def for_staff(
     read_only: bool = False,
     form_action: str = "",
     placeholder: str = "",
+    post_with_form: bool = False,
 ) -> ChatPanel:
-    """The panel of a console or workbench page (the caller checked ``access.staff_may_see``)."""
+    """The panel of a console or workbench page (the caller checked ``access.staff_may_see``).
+
+    ``post_with_form``: the composer posts to ``form_action`` (the page's own handler, e.g.
+    when the page does more than post — the workbench closes the guide's follow-up task).
+    """
     return _panel(
         conversation,
         base=f"{API}/community",
@@ -127,4 +135,5 @@ def for_staff(
         read_only=read_only,
         form_action=form_action,
         placeholder=placeholder,
+        post_with_form=post_with_form,
     )

@@ -171,12 +171,17 @@ def customer_note(request: HttpRequest, pk: int) -> HttpResponse:
 def _chat_page(
     request: HttpRequest, me: Membership, conversation: Any, title: str, back: str, **extra: Any
 ) -> HttpResponse:
-    from siyu.community import selectors as chat
+    from siyu.community import chat_panel
     from siyu.community import services as community
 
-    rows = chat.history(conversation, limit=CHAT_PAGE)
-    if rows:
-        community.mark_read(conversation, staff=me)
+    panel = chat_panel.for_staff(
+        conversation,
+        me,
+        form_action=request.path,
+        post_with_form=extra.pop("post_with_form", False),
+    )
+    if panel.messages:
+        community.mark_read(conversation, staff=me, up_to=panel.last_id)
     products = []
     query = request.GET.get("product_q", "").strip()
     if "product_q" in request.GET:
@@ -192,7 +197,7 @@ def _chat_page(
         {
             "tab": extra.pop("tab", "customers"),
             "conversation": conversation,
-            "chat_messages": rows,
+            "chat": panel,
             "title": title,
             "back": back,
             "products": products,
@@ -240,6 +245,7 @@ def customer_chat(request: HttpRequest, pk: int) -> HttpResponse:
         back,
         customer=customer,
         guide_label=guide_name(me),
+        post_with_form=True,  # the page's handler also closes the follow-up task
     )
 
 

@@ -58,6 +58,7 @@
     this.wsUrl = d.wsUrl;
     this.meKind = d.meKind;
     this.meId = Number(d.meId);
+    this.postWithForm = d.postForm === "true";
     this.csrf = d.csrf || cookie("csrftoken");
     this.text = {
       earlier: d.i18nEarlier, loading: d.i18nLoading, offline: d.i18nOffline,
@@ -102,13 +103,15 @@
     if (this.earlier) this.earlier.addEventListener("click", function () { self.loadEarlier(); });
     if (this.form) {
       this.form.addEventListener("submit", function (event) {
+        if (self.postWithForm) return;  // the page's own handler takes it (a reload)
         event.preventDefault();
         self.send();
       });
       this.input.addEventListener("keydown", function (event) {
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
           event.preventDefault();
-          self.send();
+          if (!self.postWithForm) self.send();
+          else if (self.input.value.trim()) self.form.submit();
         }
       });
     }
