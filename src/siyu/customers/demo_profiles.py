@@ -81,6 +81,20 @@ def _home_stores(merchant_id: int) -> int:
         return cursor.rowcount
 
 
+def _write_profiles(customers: list[Customer]) -> None:
+    """One parameterised UPDATE per customer through ``executemany`` (a pipeline on
+    PostgreSQL): Django's ``bulk_update`` builds a CASE per column over the whole batch,
+    which took 37 s of CPU for 20,000 customers on SQLite; this takes well under a second."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    rows = [(c.gender, c.city, c.birthday, c.birth_month, c.pk) for c in customers]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET gender = %s, city = %s, birthday = %s, birth_month = %s"
+            " WHERE id = %s",
+            rows,
+        )
+
+
 def seed(ctx: DemoContext) -> None:
     """Profile data, identities, refusals and notes on the merchant's customers; statistics."""
     rng = random.Random(f"crm-{ctx.merchant.pk}")
@@ -132,9 +146,7 @@ def seed(ctx: DemoContext) -> None:
                         text=rng.choice(NOTES),
                     )
                 )
-        Customer.objects.bulk_update(
-            changed, ["gender", "city", "birthday", "birth_month"], batch_size=BATCH
-        )
+        _write_profiles(changed)
         CustomerIdentity.objects.bulk_create(identities, batch_size=BATCH, ignore_conflicts=True)
         Consent.objects.bulk_create(consents, batch_size=BATCH, ignore_conflicts=True)
         CustomerNote.objects.bulk_create(notes, batch_size=BATCH)
