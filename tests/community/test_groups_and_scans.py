@@ -90,7 +90,9 @@ def test_scans_fill_groups_in_order_then_report_full(owner: Actor, merchant: Mer
 
 def test_join_channel_is_kept_when_already_set(owner: Actor, merchant: Merchant) -> None:
     customer = make_customer(merchant)
-    Customer.unscoped.filter(pk=customer.pk).update(join_channel="storefront")
+    Customer.unscoped.filter(pk=customer.pk).update(
+        join_channel="storefront", created_at=clock.now() - timedelta(days=3)
+    )
     customer.refresh_from_db()
     scan(make_code(owner, [make_group(owner)]), customer)
     customer.refresh_from_db()
@@ -310,3 +312,24 @@ def test_joining_a_group_makes_a_guideless_customer_the_owners(
     kept.refresh_from_db()
     assert newcomer.owner_guide_id == guide.pk  # the group's owner runs the group
     assert kept.owner_guide_id == other_guide.pk  # a scan never takes a customer away
+
+
+def test_a_customer_who_logs_in_on_the_spot_takes_the_codes_channel(
+    owner: Actor, merchant: Merchant, store: Store
+) -> None:
+    group = make_group(owner, store=store.pk)
+    code = make_code(owner, groups=[group], state="table_card")
+    fresh = make_customer(merchant, join_channel="storefront")
+    regular = make_customer(merchant, join_channel="storefront")
+    Customer.unscoped.filter(pk=regular.pk).update(
+        created_at=clock.now() - timedelta(days=40), order_count=3
+    )
+    regular.refresh_from_db()
+
+    scan(code, fresh)
+    scan(code, regular)
+
+    fresh.refresh_from_db()
+    regular.refresh_from_db()
+    assert fresh.join_channel == "table_card"  # the account was made by this scan's login
+    assert regular.join_channel == "storefront"  # an old customer keeps how they came

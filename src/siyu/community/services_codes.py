@@ -16,7 +16,8 @@ group's owner (``bind_to_guide(kind="bound")``); one who has a guide keeps them.
 
 Each scan writes a ``JoinCodeScan`` row, moves ``scan_count``/``join_count`` with
 F() expressions (the JoinCode row is locked last, after any group row), sets the
-customer's ``join_channel`` to the code's state when it is empty, and records
+customer's ``join_channel`` to the code's state when it is empty (or when the account is
+minutes old from logging in on the spot, see ``ACQUISITION_WINDOW``), and records
 ``community.code.scanned`` and the timeline entry "scanned".
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +68,9 @@ CODE_AUDIT_FIELDS = (
     "poster_message",
     "is_active",
 )
+# A shop account created this recently (by logging in on the spot after scanning) takes the
+# code's channel instead of "storefront".
+ACQUISITION_WINDOW = timedelta(minutes=30)
 CHOOSE_STORE = "choose_store"  # a store-finder scan without a position or a chosen store
 
 
@@ -451,6 +455,22 @@ def _bind_to_group_owner(code: JoinCode, customer: Customer, group: CommunityGro
     )
 
 
+def _acquired_by_this_scan(customer: Customer, now: datetime) -> bool:
+    """Whether the code brought this customer: they have no join channel yet, or their account
+    is minutes old and only says they signed up in the shop — which is what logging in on the
+    spot after scanning a poster looks like (the login creates the account first)."""
+    from siyu.customers.services import SELF_SERVICE_CHANNEL
+
+    if not customer.join_channel:
+        return True
+    return (
+        customer.join_channel == SELF_SERVICE_CHANNEL
+        and customer.order_count == 0
+        and customer.created_at is not None
+        and now - customer.created_at <= ACQUISITION_WINDOW
+    )
+
+
 def _record_scan(code: JoinCode, customer: Customer, result: ScanResult, now: datetime) -> None:
     from siyu.customers import timeline
 
@@ -466,8 +486,10 @@ def _record_scan(code: JoinCode, customer: Customer, result: ScanResult, now: da
     if result.outcome == JoinCodeScan.Outcome.INACTIVE:
         JoinCode.unscoped.filter(pk=code.pk).update(scan_count=F("scan_count") + 1)
         return
-    if not customer.join_channel:
-        Customer.unscoped.filter(pk=customer.pk, join_channel="").update(join_channel=code.state)
+    if _acquired_by_this_scan(customer, now):
+        Customer.unscoped.filter(pk=customer.pk, join_channel=customer.join_channel).update(
+            join_channel=code.state
+        )
         customer.join_channel = code.state
     joined = result.outcome == JoinCodeScan.Outcome.JOINED
     data: dict[str, Any] = {"code_id": code.pk, "code_name": code.name, "state": code.state}
