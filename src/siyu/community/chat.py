@@ -2,7 +2,8 @@
 
 Every message goes through :func:`post_message`, which validates (text ≤ 2000 or a
 card; the sender may post here; banned words and mutes for customers), writes the
-``Message``, moves the conversation's ``last_message_id``, marks the sender as
+``Message``, moves the conversation's ``last_message_id`` (the inbox fan-out of
+:mod:`siyu.community.bulk` does not: :func:`latest_message_id`), marks the sender as
 having read it, and after commit pushes ``{"type": "chat.message", "message": …}``
 to the channel-layer group ``chat.<conversation id>`` (a push failure is logged and
 never undoes the write: the HTTP history is the source of truth).
@@ -22,6 +23,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from siyu.community import access, cards
 from siyu.community.models import AutoReply, CommunityGroup, Conversation, Message, ReadState
@@ -121,7 +123,7 @@ def serialize(message: Message) -> dict[str, Any]:
             "name": str(staff.user) if staff is not None else _("Staff"),
         }
     else:
-        sender = {"kind": "system", "id": None, "name": _("Automatic")}
+        sender = {"kind": "system", "id": None, "name": pgettext("chat sender", "Automatic")}
     return {
         "id": message.pk,
         "conversation_id": message.conversation_id,
@@ -396,6 +398,19 @@ def post_to_groups(
 # --- read marks ------------------------------------------------------------------------
 
 
+def latest_message_id(conversation_id: int) -> int:
+    """The id of the conversation's latest message (0: none). Read from ``Message`` (one step
+    on the ``message_conversation`` index), not from ``Conversation.last_message_id``, which
+    the bulk inbox fan-out (:mod:`siyu.community.bulk`) leaves behind."""
+    return (
+        Message.unscoped.filter(conversation_id=conversation_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
+
+
 def mark_read(
     conversation: Conversation,
     *,
@@ -408,12 +423,7 @@ def mark_read(
         raise ValueError("mark_read needs exactly one reader: a customer or a staff member")
     if up_to is not None and (isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0):
         raise fail("up_to", _("A message id."))
-    last = (
-        Conversation.unscoped.filter(pk=conversation.pk)
-        .values_list("last_message_id", flat=True)
-        .first()
-        or 0
-    )
+    last = latest_message_id(conversation.pk)
     target = min(up_to, last) if up_to is not None else last
     if target <= 0:
         return

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -296,7 +297,7 @@ class Message(MerchantOwned):
     class SenderKind(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
         STAFF = "staff", _("Staff")
-        SYSTEM = "system", _("Automatic")
+        SYSTEM = "system", pgettext_lazy("chat sender", "Automatic")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
