@@ -12,6 +12,7 @@ from siyu.core.api import router as core_router
 from siyu.core.apikit import AUTH, install_error_handlers
 from siyu.customers.api import router as customers_router
 from siyu.customers.api_crm import imports_router as customer_imports_router
+from siyu.customers.api_crm import router as customers_crm_router
 from siyu.customers.api_segments import rules_router as auto_tag_rules_router
 from siyu.customers.api_segments import segments_router, tags_router
 from siyu.customers.storefront_api import router as storefront_account_router
@@ -75,6 +76,7 @@ api.add_router("/staff", staff_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/customers", customers_router)
+api.add_router("/customers", customers_crm_router)  # identities, consents, notes, timeline
 api.add_router("/customer-imports", customer_imports_router)
 api.add_router("/guides", guides_router)
 api.add_router("/tags", tags_router)

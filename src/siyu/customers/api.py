@@ -18,7 +18,6 @@ from ninja.pagination import paginate
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of
 from siyu.core.permissions import Perm
 from siyu.customers import crm_selectors, phones, profile, selectors, services
-from siyu.customers.api_crm import router as crm_router
 from siyu.customers.models import Customer
 
 router = Router(tags=["customers"])
@@ -169,5 +168,3 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
             customer = profile.update_profile(actor, customer, **changes)
     return crm_selectors.customer_for(actor, customer_id)
 
-
-router.add_router("", crm_router)
