@@ -72,3 +72,8 @@ def test_money_fields_are_integers(schema):
                 if "number" in types:
                     offenders.append(f"{name}.{field}")
     assert not offenders, f"money must be integer fen: {offenders}"
+
+
+def test_every_path_is_under_the_api_prefix(schema):
+    """A router mounted with an empty prefix once produced "/api/v1customers/…"."""
+    assert [p for p in schema["paths"] if not p.startswith("/api/v1/")] == []
