@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.marketing.models import Broadcast, Delivery, MessagingPolicy
 from siyu.marketing.policy import MAX_CAP, MIN_CAP
@@ -19,6 +20,27 @@ from siyu.marketing.policy import MAX_CAP, MIN_CAP
 Choices = Sequence[tuple[Any, Any]]
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+# Status words with a context: a bare "Sent" is translated elsewhere as a column ("sent at").
+MESSAGE_STATUS = {
+    "draft": pgettext_lazy("message status", "Draft"),
+    "scheduled": pgettext_lazy("message status", "Scheduled"),
+    "sending": pgettext_lazy("message status", "Sending"),
+    "sent": pgettext_lazy("message status", "Sent"),
+    "cancelled": pgettext_lazy("message status", "Cancelled"),
+    "failed": pgettext_lazy("message status", "Failed"),
+}
+DELIVERY_STATUS = {
+    "sent": pgettext_lazy("delivery status", "Sent"),
+    "skipped": pgettext_lazy("delivery status", "Skipped"),
+}
+FUNNEL_STEPS = {
+    "targeted": pgettext_lazy("funnel", "Targeted"),
+    "sent": pgettext_lazy("funnel", "Sent"),
+    "read": pgettext_lazy("funnel", "Read"),
+    "clicked": pgettext_lazy("funnel", "Clicked"),
+    "ordered": pgettext_lazy("funnel", "Ordered"),
+}
 
 SCOPE_PICK = "pick"
 SCOPE_STORE = "store"
@@ -205,7 +227,7 @@ class BroadcastFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Any status")), *Broadcast.Status.choices],
+        choices=[("", _("Any status")), *MESSAGE_STATUS.items()],
     )
 
 
@@ -213,7 +235,7 @@ class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Delivery"),
         required=False,
-        choices=[("", _("Sent and skipped")), *Delivery.Status.choices],
+        choices=[("", _("Sent and skipped")), *DELIVERY_STATUS.items()],
     )
     reason = forms.ChoiceField(
         label=_("Skip reason"),
