@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -18,7 +19,10 @@ from siyu.stores.testing import make_store
 
 
 @pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
+def _english(settings: Any) -> Iterator[None]:
+    """English everywhere: in the test's thread, and in requests and websocket consumers
+    that carry no language (the default language decides them; zh-Hans is complete)."""
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 
