@@ -481,16 +481,17 @@ def _scan_worker(code_id: int, customer_ids: list[int], window: float, out: Any)
     out.put((done, failed, elapsed))
 
 
-def _scan_code(merchant: Any) -> Any:
+def _scan_code(merchant: Any, n: int = 0) -> Any:
+    """A new groups code with ``auto_create`` on the ``n``-th store, with one empty group."""
     from siyu.community.models import CommunityGroup, JoinCode, JoinCodeGroup
     from siyu.stores.models import Store
 
-    store = Store.unscoped.filter(merchant=merchant).order_by("id").first()
+    store = Store.unscoped.filter(merchant=merchant).order_by("id")[n]
     code = JoinCode.unscoped.create(
         merchant=merchant,
         kind="groups",
-        name="基准：门口海报（自动开群）",
-        token=f"bench{int(time.time()) % 10**8}",
+        name=f"基准：门口海报（自动开群）{n}",
+        token=f"bench{n}x{int(time.time()) % 10**8}",
         state="store_door",
         store=store,
         auto_create=True,
@@ -530,17 +531,22 @@ def bench_scans(merchant: Any) -> list[Result]:
         code = _scan_code(merchant)
         pool = _fresh_customers(merchant, 400_000)
         context = multiprocessing.get_context("fork")
-        per_process = min(60_000, len(pool) // (sum(SCAN_PROCESSES) + 2))
-        for processes in SCAN_PROCESSES:
+        per_process = min(60_000, len(pool) // (sum(SCAN_PROCESSES) + 6))
+        # one code for all (they compete for its open group), then a code per process (as
+        # Luckin's scans spread over 4,550 stores' codes)
+        rounds = [(n, [code.pk] * n) for n in SCAN_PROCESSES]
+        spread = [_scan_code(merchant, n).pk for n in range(1, SCAN_PROCESSES[-1] + 1)]
+        rounds.append((SCAN_PROCESSES[-1], spread))
+        for processes, codes in rounds:
             connections.close_all()
             out = context.Queue()
             workers = []
-            for _ in range(processes):
+            for code_id in codes:
                 ids, pool = pool[:per_process], pool[per_process:]
                 if len(ids) < 100:
                     raise RuntimeError("not enough customers outside the groups left to scan")
                 workers.append(
-                    context.Process(target=_scan_worker, args=(code.pk, ids, SCAN_WINDOW, out))
+                    context.Process(target=_scan_worker, args=(code_id, ids, SCAN_WINDOW, out))
                 )
             for w in workers:
                 w.start()
@@ -552,7 +558,8 @@ def bench_scans(merchant: Any) -> list[Result]:
             rate = sum(t[0] / t[2] for t in tallies)
             results.append(
                 Result(
-                    f"join-code scans, in process, {processes} process(es)",
+                    f"join-code scans, in process, {processes} process(es), "
+                    f"{len(set(codes))} code(s)",
                     "scans/s",
                     round(rate),
                     done,
@@ -561,14 +568,14 @@ def bench_scans(merchant: Any) -> list[Result]:
                 )
             )
         results += _http_scans(merchant, code, pool)
-        results.append(_check_groups(code))
+        results.append(_check_groups([code.pk, *spread]))
     finally:
         connections.close_all()
         snapshot.restore()
     return results
 
 
-def _check_groups(code: Any) -> Result:
+def _check_groups(code_ids: list[int]) -> Result:
     [(groups, over, wrong, members, scans)] = _sql(
         """
         SELECT COUNT(*),
@@ -576,17 +583,17 @@ def _check_groups(code: Any) -> Result:
                COUNT(*) FILTER (WHERE g.member_count <> (SELECT COUNT(*)
                    FROM community_groupmember m WHERE m.group_id = g.id AND m.left_at IS NULL)),
                COALESCE(SUM(g.member_count), 0),
-               (SELECT COUNT(*) FROM community_joincodescan s WHERE s.code_id = %s)
+               (SELECT COUNT(*) FROM community_joincodescan s WHERE s.code_id = ANY(%s))
         FROM community_communitygroup g
-        WHERE g.id IN (SELECT group_id FROM community_joincodegroup WHERE code_id = %s)
-           OR g.opened_by_code_id = %s
+        WHERE g.id IN (SELECT group_id FROM community_joincodegroup WHERE code_id = ANY(%s))
+           OR g.opened_by_code_id = ANY(%s)
         """,
-        [code.pk, code.pk, code.pk],
+        [code_ids, code_ids, code_ids],
     )
     if over or wrong:
         raise AssertionError(f"{over} groups over capacity, {wrong} with a wrong member_count")
     return Result(
-        "  after the scans: groups of the code",
+        "  after the scans: groups of the codes",
         "groups",
         groups,
         scans,
