@@ -279,8 +279,9 @@ SCAN_COLUMNS = ("merchant_id", "code_id", "customer_id", "group_id", "outcome", 
 def _insert(
     model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    """Plain ``INSERT``s of value tuples through ``executemany`` (several times faster than
-    ``bulk_create`` for tens of thousands of rows); ``columns`` are attribute names."""
+    """Value tuples written with ``COPY`` (PostgreSQL) or ``executemany`` (SQLite), several
+    times faster than ``bulk_create`` for tens of thousands of rows; ``columns`` are attribute
+    names. Ids are not read back."""
     if not rows:
         return
     meta = model._meta
@@ -289,6 +290,14 @@ def _insert(
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(f.column)) for f in fields if isinstance(f, models.Field))
     marks = ", ".join(["%s"] * len(fields))
+    if connection.vendor == "postgresql":  # COPY: several times faster again
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
     adapt = connection.ops.adapt_datetimefield_value
     times = [i for i, f in enumerate(fields) if isinstance(f, models.DateTimeField)]
