@@ -184,6 +184,7 @@ def test_api_refusals_name_the_field(
     merchant: Merchant, other_merchant: Merchant, django_capture_on_commit_callbacks: Any
 ) -> None:
     client = api_client(merchant)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the messages are asserted in English
     foreign = make_group_with(other_merchant, [])
     base = {"name": "Launch", "text": "hello", "delivery": "inbox"}
 
