@@ -100,7 +100,7 @@ class BroadcastForm(forms.Form):
     tag = _optional_id(label=_("Tag"))
     segment = _optional_id(label=_("Segment"))
     delivery = forms.ChoiceField(
-        label=_("Delivery"),
+        label=pgettext_lazy("how a message is sent", "Delivery"),
         choices=Broadcast.Delivery.choices,
         initial=Broadcast.Delivery.INBOX,
         widget=forms.RadioSelect,
@@ -233,7 +233,7 @@ class BroadcastFilterForm(forms.Form):
 
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Delivery"),
+        label=_("Result"),
         required=False,
         choices=[("", _("Sent and skipped")), *DELIVERY_STATUS.items()],
     )
