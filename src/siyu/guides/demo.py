@@ -119,6 +119,11 @@ def seed(ctx: DemoContext) -> None:
         _materials(ctx, guides, now)
         ctx.advance(1)
     followups.generate_tasks(ctx.merchant)
+    # the history's orders, now that groups and owners exist, attributed as checkout does
+    from siyu.orders.demo import attribute_history
+
+    with merchant_context(ctx.merchant), transaction.atomic():
+        attribute_history(ctx.merchant.pk)
     ctx.advance(1)
 
 

@@ -1392,3 +1392,49 @@ def _code(rng: random.Random) -> str:
         + pairs[(bits >> 40) & 1023]
         + pairs[bits >> 50]
     )
+
+
+# --- attribution of the history, once groups and guides exist -------------------------------
+
+
+def attribute_history(merchant_id: int) -> tuple[int, int]:
+    """Attribute the history's orders as checkout attributes new ones (docs/community.md).
+
+    Run after the community and guides generators: an order a group member placed after
+    joining came from the group's chat in two cases out of five (channel ``group``, the group
+    and its owner as the guide); any other order placed while the customer had an owner guide
+    goes to that guide (``guide_id``, channel unchanged). Returns ``(group orders, guide
+    orders)``. Set-based: two UPDATEs.
+    """
+    from siyu.community.models import CommunityGroup, GroupMember
+    from siyu.customers.models import Customer
+
+    qn = connection.ops.quote_name
+    orders = qn(Order._meta.db_table)
+    members = qn(GroupMember._meta.db_table)
+    groups = qn(CommunityGroup._meta.db_table)
+    customers = qn(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(  # table names from the models' metadata, values as parameters
+            f"""
+            UPDATE {orders} SET channel = 'group', group_id = m.group_id, guide_id = g.owner_id
+            FROM {members} m JOIN {groups} g ON g.id = m.group_id
+            WHERE {orders}.merchant_id = %s AND m.customer_id = {orders}.customer_id
+              AND {orders}.placed_at >= m.joined_at
+              AND (m.left_at IS NULL OR {orders}.placed_at < m.left_at)
+              AND {orders}.group_id IS NULL AND {orders}.id %% 5 < 2
+            """,  # noqa: S608
+            [merchant_id],
+        )
+        grouped = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE {orders} SET guide_id = c.owner_guide_id
+            FROM {customers} c
+            WHERE {orders}.merchant_id = %s AND c.id = {orders}.customer_id
+              AND c.owner_guide_id IS NOT NULL AND {orders}.guide_id IS NULL
+              AND {orders}.placed_at >= c.owner_since
+            """,  # noqa: S608
+            [merchant_id],
+        )
+        return grouped, cursor.rowcount
