@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from siyu.catalog.testing import make_product
-from siyu.community import bulk, cards, selectors, services
+from siyu.community import bulk, cards, chat, selectors, services
 from siyu.community.models import Conversation, Message
 from siyu.community.testing import make_group
 from siyu.core.actors import Actor
@@ -196,7 +196,36 @@ def test_inbox_bulk_fan_out(merchant: Merchant) -> None:
         assert written == 3
         for c in customers:
             inbox = services.inbox_conversation(c)
-            assert inbox.last_message_id > 0
+            assert chat.latest_message_id(inbox.pk) > 0  # read from Message, not the row
             assert selectors.customer_unread_counts(c)[inbox.pk] == 1
+        services.mark_read(inbox, customer=customers[2])  # up to the fanned-out message
+        assert selectors.customer_unread_counts(customers[2])[inbox.pk] == 0
         with pytest.raises(Forbidden):
             services.post_message(inbox, text="reply", sender_customer=customers[2])
+
+
+def test_inbox_fan_out_of_several_parts_once_per_customer_of_the_merchant(
+    merchant: Merchant, other_merchant: Merchant
+) -> None:
+    customers = [make_customer(merchant) for _ in range(3)]
+    stranger = make_customer(other_merchant)
+    ids = [c.pk for c in customers]
+    card = {"type": "store", "id": 1, "title": "Shop", "url": "/s/x/"}
+    with merchant_context(merchant):
+        written = bulk.post_inbox_messages(
+            [*ids, ids[0], stranger.pk], [("Hello", None), ("", card)], broadcast_id=9
+        )
+        again = bulk.create_inboxes(ids)
+    assert written == 6  # two parts, three customers, the duplicate once, not the stranger
+    assert again == 0
+    assert not Conversation.unscoped.filter(customer=stranger).exists()
+    for c in customers:
+        inbox = Conversation.unscoped.get(customer=c, kind="inbox")
+        texts = list(
+            Message.unscoped.filter(conversation=inbox).order_by("id").values_list("text", "card")
+        )
+        assert texts == [("Hello", None), ("", card)]  # in order: the text, then the card
+        assert (
+            chat.latest_message_id(inbox.pk)
+            == Message.unscoped.filter(conversation=inbox).latest("id").pk
+        )

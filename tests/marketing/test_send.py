@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from siyu.community import chat, selectors
 from siyu.community.models import Conversation, Message
 from siyu.core.actors import Actor
 from siyu.core.models import DomainEvent, Merchant
@@ -78,7 +79,15 @@ def test_inbox_send_skips_exactly_the_blocked_opted_out_and_capped(
     assert set(inbox.values_list("conversation__kind", flat=True)) == {"inbox"}
     conversation = Conversation.unscoped.get(customer_id=ids[2], kind="inbox")
     message = inbox.get(conversation=conversation)
-    assert conversation.last_message_id == message.pk
+    # the inbox's last message is read from Message (the fan-out leaves the row alone)
+    assert chat.latest_message_id(conversation.pk) == message.pk
+    customer = Customer.unscoped.get(pk=ids[2])
+    [row] = [
+        r for r in selectors.customer_conversations(customer) if r.conversation.kind == "inbox"
+    ]
+    assert row.last_message == message
+    assert row.conversation.last_message_at == message.created_at
+    assert row.unread == 1
     assert message.sender_kind == "system"
     assert message.text == broadcast.text
     event = DomainEvent.unscoped.get(event_type="marketing.broadcast.sent")

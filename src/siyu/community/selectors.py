@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from siyu.community import access
 from siyu.community.models import (
@@ -164,11 +164,15 @@ def customer_conversations(customer: Customer) -> list[ConversationRow]:
         )
     )
     joined = {m.group_id: m.joined_at for m in memberships}
+    latest = Message.unscoped.filter(conversation_id=OuterRef("pk")).order_by("-id").values("id")
     convs = list(
         Conversation.unscoped.filter(
             Q(group_id__in=list(joined)) | Q(customer_id=customer.pk, kind__in=["direct", "inbox"]),
             merchant_id=customer.merchant_id,
-        ).select_related("group", "staff__user")
+        )
+        .select_related("group", "staff__user")
+        # the bulk inbox fan-out does not move last_message_id: read the latest message
+        .annotate(latest_id=Subquery(latest[:1]))
     )
     reads = dict(
         ReadState.unscoped.filter(conversation__in=convs, customer_id=customer.pk).values_list(
@@ -177,9 +181,14 @@ def customer_conversations(customer: Customer) -> list[ConversationRow]:
     )
     since = {c.pk: joined.get(c.group_id) if c.group_id else None for c in convs}
     unread = _unread(since, reads, Q(sender_customer_id=customer.pk))
+    for c in convs:
+        c.last_message_id = max(c.last_message_id, c.latest_id or 0)
     last = Message.unscoped.select_related("sender_customer", "sender_staff__user").in_bulk(
         [c.last_message_id for c in convs if c.last_message_id]
     )
+    for c in convs:
+        if c.last_message_id in last:
+            c.last_message_at = last[c.last_message_id].created_at
     rows = [
         ConversationRow(
             conversation=c,

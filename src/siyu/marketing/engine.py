@@ -4,7 +4,8 @@
 (``draft/scheduled/failed → sending``), so a retried task or a second worker does
 nothing. It then streams the audience's customer ids (one SQL query over groups, a
 tag or a segment, read in chunks — never the whole audience in memory) and, per
-batch of :data:`BATCH_SIZE` customers, in one transaction:
+batch of :data:`BATCH_SIZE` customers, in one transaction (the ids travel as one parameter,
+an array on PostgreSQL and a JSON list on SQLite: :func:`siyu.community.bulk.ids_in`):
 
 1. locks the merchant's :class:`MessagingPolicy` row (two broadcasts sending at once
    take turns per batch, so the cap holds between them);
@@ -13,8 +14,9 @@ batch of :data:`BATCH_SIZE` customers, in one transaction:
    refused consent, quiet hours, the count of marketing messages sent since the period
    start) with the precedence of :mod:`siyu.marketing.policy`; customers already in
    the log (a resumed send) are left alone and not returned;
-3. posts the message into the inboxes of the customers returned as sent
-   (:func:`siyu.community.bulk.post_inbox_bulk`);
+3. posts the message (text, then one per card) into the inboxes of the customers returned
+   as sent (:func:`siyu.community.bulk.post_inbox_messages`: missing inboxes created with one
+   ``INSERT … SELECT``, then one ``INSERT … SELECT`` per message part);
 4. moves the broadcast's counters and progress.
 
 A group post is posted once per group in the first step; its delivery log lists
@@ -43,7 +45,10 @@ from siyu.marketing.models import Broadcast, Delivery, MessagingPolicy
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 5000
+# Measured on PostgreSQL (200k audience, database CPU per customer): 50,000 a batch cost
+# ~20 % less than 5,000 and ~10 % less than 20,000, for ~15 MB more memory. A batch is one
+# transaction: what a cancel lets through and what a crash makes the resumed send redo.
+BATCH_SIZE = 50_000
 CLAIMABLE = (Broadcast.Status.DRAFT, Broadcast.Status.SCHEDULED, Broadcast.Status.FAILED)
 
 
@@ -140,13 +145,14 @@ def _reason_sql(plan: SendPlan) -> tuple[str, list[Any]]:
 def write_deliveries(plan: SendPlan, customer_ids: Sequence[int]) -> list[tuple[int, str]]:
     """Insert the batch's delivery rows with their skip reasons; ``(customer id, reason)`` of
     the rows inserted now ('' = sent). One statement."""
+    from siyu.community.bulk import ids_in
     from siyu.customers.models import Customer
 
     if not customer_ids:
         return []
     reason, reason_params = _reason_sql(plan)
     now = connection.ops.adapt_datetimefield_value(plan.now)
-    placeholders = ", ".join(["%s"] * len(customer_ids))
+    among, among_params = ids_in("c.id", customer_ids)
     sql = (
         # table names come from the models, every value is a parameter
         f"INSERT INTO {_table(Delivery)} (merchant_id, broadcast_id, customer_id, status, "  # noqa: S608
@@ -154,7 +160,7 @@ def write_deliveries(plan: SendPlan, customer_ids: Sequence[int]) -> list[tuple[
         "SELECT s.merchant_id, %s, s.id, CASE WHEN s.reason = '' THEN %s ELSE %s END, "
         "s.reason, %s, CASE WHEN s.reason = '' THEN %s ELSE NULL END "
         f"FROM (SELECT c.merchant_id, c.id, {reason} AS reason FROM {_table(Customer)} c "
-        f"WHERE c.merchant_id = %s AND c.id IN ({placeholders})) s "
+        f"WHERE c.merchant_id = %s AND {among}) s "
         "WHERE 1 = 1 "  # SQLite: tells the SELECT's end from ON CONFLICT's
         "ON CONFLICT DO NOTHING RETURNING customer_id, skip_reason"
     )
@@ -166,7 +172,7 @@ def write_deliveries(plan: SendPlan, customer_ids: Sequence[int]) -> list[tuple[
         now,
         *reason_params,
         plan.merchant_id,
-        *customer_ids,
+        *among_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -235,17 +241,14 @@ def _send_batch(
     plan: SendPlan, parts: Sequence[tuple[str, dict[str, Any] | None]], ids: Sequence[int]
 ) -> bool:
     """One batch in one transaction; False when the broadcast was cancelled meanwhile."""
-    from siyu.community.bulk import post_inbox_bulk
+    from siyu.community.bulk import post_inbox_messages
 
     with transaction.atomic():
         MessagingPolicy.unscoped.select_for_update().filter(merchant_id=plan.merchant_id).first()
         inserted = write_deliveries(plan, ids)
         sent = [customer_id for customer_id, reason in inserted if not reason]
         if sent and not plan.group_post:
-            for text, card in parts:
-                post_inbox_bulk(
-                    sent, text=text, card=card, broadcast_id=plan.broadcast_id, at=plan.now
-                )
+            post_inbox_messages(sent, parts, broadcast_id=plan.broadcast_id, at=plan.now)
         moved = Broadcast.unscoped.filter(
             pk=plan.broadcast_id, status=Broadcast.Status.SENDING
         ).update(
