@@ -5,7 +5,7 @@
 
 Logs in as the demo owner and saves ``console.png`` (the products page) and
 one picture per console page in ``--out``; ``shop.png`` is the demo shop's home
-on a phone-sized screen.
+on a phone-sized screen, ``workbench*.png`` the guide workbench (as the demo's guide).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -39,8 +40,24 @@ PAGES = {
     "audit": "/console/audit/",
     "dashboard": "/console/",
     "orders": "/console/orders/",
+    "groups": "/console/community/",
+    "segments": "/console/customers/segments/",
+    "marketing": "/console/marketing/",
 }
 SHOP_PAGES = {"shop": "/s/lucky-bean/"}  # on a phone: 390 × 844 CSS pixels
+# the guide workbench on a phone, logged in as the demo's shopping guide
+WORKBENCH_PAGES = {"workbench": "/guide/", "workbench-customers": "/guide/customers/"}
+
+
+def shoot(page: Any, base: str, address: str, path: Path) -> None:
+    """Open ``address`` and save a screenshot, or say what it answered instead."""
+    response = page.goto(base + address)
+    if response is None or response.status != 200:
+        print(f"{path.stem}: {address} answered {response and response.status}")
+        return
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(path))
+    print(f"{path.stem}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
     parser.add_argument(
-        "--only", nargs="*", default=[*PAGES, *SHOP_PAGES], help="page names to take"
+        "--only",
+        nargs="*",
+        default=[*PAGES, *SHOP_PAGES, *WORKBENCH_PAGES],
+        help="page names to take",
     )
     parser.add_argument("--language", default="zh-hans", help="zh-hans or en")
     opts = parser.parse_args(argv)
@@ -70,28 +90,24 @@ def main(argv: list[str] | None = None) -> int:
         page.click('button[type="submit"]')
         page.wait_for_url(f"{opts.base}/console/**")
         for name in [n for n in opts.only if n in PAGES]:
-            response = page.goto(opts.base + PAGES[name])
-            if response is None or response.status != 200:
-                print(f"{name}: {PAGES[name]} answered {response and response.status}")
-                continue
-            page.wait_for_load_state("networkidle")
-            path = out / f"{name}.png"
-            page.screenshot(path=str(path))
-            print(f"{name}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            shoot(page, opts.base, PAGES[name], out / f"{name}.png")
         phone = browser.new_context(
             viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="zh-CN"
         )
         phone.add_cookies([{"name": "siyu_language", "value": opts.language, "url": opts.base}])
         shop = phone.new_page()
         for name in [n for n in opts.only if n in SHOP_PAGES]:
-            response = shop.goto(opts.base + SHOP_PAGES[name])
-            if response is None or response.status != 200:
-                print(f"{name}: {SHOP_PAGES[name]} answered {response and response.status}")
-                continue
-            shop.wait_for_load_state("networkidle")
-            path = out / f"{name}.png"
-            shop.screenshot(path=str(path))
-            print(f"{name}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            shoot(shop, opts.base, SHOP_PAGES[name], out / f"{name}.png")
+        guide = phone.new_page()
+        wanted = [n for n in opts.only if n in WORKBENCH_PAGES]
+        if wanted:
+            guide.goto(f"{opts.base}/console/login/")
+            guide.fill('input[name="username"]', "guide")
+            guide.fill('input[name="password"]', demo_password())
+            guide.click('button[type="submit"]')
+            guide.wait_for_url(f"{opts.base}/console/**")
+        for name in wanted:
+            shoot(guide, opts.base, WORKBENCH_PAGES[name], out / f"{name}.png")
         browser.close()
     return 0
 
