@@ -167,4 +167,3 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
         if changes:
             customer = profile.update_profile(actor, customer, **changes)
     return crm_selectors.customer_for(actor, customer_id)
-
