@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.community.models import MAX_CAPACITY, AutoReply, CommunityGroup, JoinCode
 
@@ -84,7 +85,7 @@ class GroupForm(forms.Form):
         help_text=_("Empty: a group of the whole brand."),
     )
     owner = forms.TypedChoiceField(
-        label=_("Owner"),
+        label=pgettext_lazy("group", "Owner"),
         required=False,
         coerce=int,
         empty_value=None,
