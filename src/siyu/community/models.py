@@ -294,20 +294,44 @@ class Conversation(MerchantOwned):
 
 
 class Message(MerchantOwned):
+    """A chat message. A targeted message writes a million of them with one ``INSERT … SELECT``
+    from the inboxes, so the table is kept light: the merchant and the conversation have no
+    database constraint (the rows come from their conversation in the same statement; deleting
+    one still cascades through the ORM), the conversation no index of its own
+    (``message_conversation`` starts with it), and the senders' indexes hold only the messages
+    that have one (system messages, most of the table, have none)."""
+
     class SenderKind(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
         STAFF = "staff", _("Staff")
         SYSTEM = "system", pgettext_lazy("chat sender", "Automatic")
 
+    merchant = models.ForeignKey(
+        "core.Merchant", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_constraint=False,
+        db_index=False,  # message_conversation (conversation, id)
     )
     sender_kind = models.CharField(max_length=8, choices=SenderKind.choices)
     sender_customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # message_sender_customer, partial
     )
     sender_staff = models.ForeignKey(
-        "core.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # message_sender_staff, partial
     )
     text = models.TextField(max_length=2000, blank=True)
     # {"type": "product"|"coupon"|"store"|"order", "id": ..., "title": ..., "image": ...,
@@ -321,7 +345,20 @@ class Message(MerchantOwned):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["id"]
-        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation")]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="message_conversation"),
+            # deleting a customer or a staff member (SET_NULL) finds their messages here
+            models.Index(
+                fields=["sender_customer"],
+                name="message_sender_customer",
+                condition=models.Q(sender_customer__isnull=False),
+            ),
+            models.Index(
+                fields=["sender_staff"],
+                name="message_sender_staff",
+                condition=models.Q(sender_staff__isnull=False),
+            ),
+        ]
 
 
 class ReadState(MerchantOwned):

@@ -287,6 +287,9 @@ OTP_MAX_SENDS_PER_HOUR = env_int("SIYU_OTP_MAX_SENDS_PER_HOUR", 5)
 OTP_MAX_ATTEMPTS = env_int("SIYU_OTP_MAX_ATTEMPTS", 5)
 # Customer timeline entries older than this many days are pruned (nightly).
 TIMELINE_DAYS = env_int("SIYU_TIMELINE_DAYS", 730)
+# Partitions of a targeted message's send, each in a thread with its own connection
+# (PostgreSQL; at most the number of cores; SQLite sends in one).
+SEND_PARALLELISM = env_int("SIYU_SEND_PARALLELISM", 2)
 
 if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,14 +1,24 @@
-"""The send engine: one broadcast to its whole audience, set-based and in batches.
+"""The send engine: one broadcast to its whole audience, set-based, in batches, in partitions.
 
 :func:`send_broadcast` claims the broadcast with one conditional UPDATE
 (``draft/scheduled/failed → sending``), so a retried task or a second worker does
-nothing. It then streams the audience's customer ids (one SQL query over groups, a
-tag or a segment, read in chunks — never the whole audience in memory) and, per
-batch of :data:`BATCH_SIZE` customers, in one transaction (the ids travel as one parameter,
-an array on PostgreSQL and a JSON list on SQLite: :func:`siyu.community.bulk.ids_in`):
+nothing. The audience is then split into :func:`parallelism` partitions by customer id
+(``customer_id % P = k``; P is ``SIYU_SEND_PARALLELISM``, 2 by default, at most the number of
+cores, 1 on SQLite). On PostgreSQL each partition runs in its own thread with its own database
+connection (closed when the thread ends); inside a caller's transaction, where other
+connections could not see its rows, and on SQLite, the partitions run one after the other
+in the caller's thread. Each partition streams its share of the audience's customer ids (one
+SQL query over groups, a tag or a segment, read in chunks — never the whole audience in
+memory) and, per batch of :data:`BATCH_SIZE` customers, in one transaction (the ids travel as
+one parameter, an array on PostgreSQL and a JSON list on SQLite:
+:func:`siyu.community.bulk.ids_in`):
 
-1. locks the merchant's :class:`MessagingPolicy` row (two broadcasts sending at once
-   take turns per batch, so the cap holds between them);
+1. takes the batch's cap locks (:func:`_lock`): PostgreSQL advisory transaction locks on the
+   merchant and the slots ``customer_id % LOCK_SLOTS`` of the partition. Two broadcasts
+   sending to the same customer at once take the same lock for that customer, whatever their
+   number of partitions, so they take turns and the cap holds between them; the partitions of
+   one broadcast never wait for each other (their customers are in different slots). Slots
+   are taken in ascending order, so no two sends deadlock;
 2. writes the batch's delivery log with one ``INSERT … SELECT … ON CONFLICT DO NOTHING
    RETURNING``: the skip reason of each customer is computed in SQL (blocked status,
    refused consent, quiet hours, the count of marketing messages sent since the period
@@ -17,21 +27,29 @@ an array on PostgreSQL and a JSON list on SQLite: :func:`siyu.community.bulk.ids
 3. posts the message (text, then one per card) into the inboxes of the customers returned
    as sent (:func:`siyu.community.bulk.post_inbox_messages`: missing inboxes created with one
    ``INSERT … SELECT``, then one ``INSERT … SELECT`` per message part);
-4. moves the broadcast's counters and progress.
+4. moves the broadcast's counters and progress with ``F()`` (partitions add up). When the
+   broadcast is no longer ``sending`` (cancelled, or marked failed), the batch is rolled back
+   and every partition stops after its current batch.
 
-A group post is posted once per group in the first step; its delivery log lists
-the members (blocked as skipped, the rest as sent). The last step marks the
-broadcast sent and emits ``marketing.broadcast.sent`` in the same transaction.
+A group post is posted once per group before the partitions start; its delivery log lists
+the members (blocked as skipped, the rest as sent). The caller makes the status transitions
+once, after the partitions end: ``sent`` (and ``marketing.broadcast.sent`` emitted in the same
+transaction) when all ended normally, nothing when the broadcast was cancelled, ``failed``
+(the exception logged and raised) when a partition raised — the others stop after their
+current batch, and a new send resumes where the log ends.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
@@ -50,6 +68,11 @@ logger = logging.getLogger(__name__)
 # transaction: what a cancel lets through and what a crash makes the resumed send redo.
 BATCH_SIZE = 50_000
 CLAIMABLE = (Broadcast.Status.DRAFT, Broadcast.Status.SCHEDULED, Broadcast.Status.FAILED)
+# The cap locks: pg_advisory_xact_lock(merchant, LOCK_SPACE + customer_id % LOCK_SLOTS). The
+# slots do not depend on the number of partitions (a partition k of P takes the slots s with
+# s % P = k, P dividing LOCK_SLOTS), so sends with different P still exclude each other.
+LOCK_SLOTS = 12
+LOCK_SPACE = 0x51_5900  # keeps these keys apart from other uses of the two-key advisory locks
 
 
 @dataclass(frozen=True)
@@ -91,10 +114,16 @@ def audience(broadcast: Broadcast) -> QuerySet[Any]:
     return segment_customers(broadcast.segment)
 
 
-def audience_ids(broadcast: Broadcast, chunk: int | None = None) -> Iterator[list[int]]:
-    """The audience's customer ids in ascending batches, streamed from one query."""
+def audience_ids(
+    broadcast: Broadcast, chunk: int | None = None, *, partition: int = 0, partitions: int = 1
+) -> Iterator[list[int]]:
+    """The audience's customer ids (those with ``id % partitions = partition``) in ascending
+    batches, streamed from one query."""
     chunk = chunk or BATCH_SIZE
-    ids = audience(broadcast).order_by("pk").values_list("pk", flat=True).iterator(chunk_size=chunk)
+    customers = audience(broadcast)
+    if partitions > 1:
+        customers = customers.alias(send_part=F("pk") % partitions).filter(send_part=partition)
+    ids = customers.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=chunk)
     batch: list[int] = []
     for pk in ids:
         batch.append(pk)
@@ -237,14 +266,49 @@ def _plan(broadcast: Broadcast, now: datetime) -> SendPlan:
     )
 
 
+def parallelism(wanted: int | None = None) -> int:
+    """The number of partitions of a send: ``wanted`` (default: ``SIYU_SEND_PARALLELISM`` but at
+    most the number of cores), lowered to a divisor of :data:`LOCK_SLOTS`; 1 on SQLite (one
+    writer at a time)."""
+    if connection.vendor != "postgresql":
+        return 1
+    if wanted is None:
+        wanted = min(int(getattr(settings, "SEND_PARALLELISM", 2)), os.cpu_count() or 1)
+    parts = max(1, min(wanted, LOCK_SLOTS))
+    while LOCK_SLOTS % parts:
+        parts -= 1
+    return parts
+
+
+def lock_slots(part: int, parts: int) -> list[int]:
+    """The cap-lock slots of partition ``part`` of ``parts`` (ascending)."""
+    return [slot for slot in range(LOCK_SLOTS) if slot % parts == part]
+
+
+def _lock(plan: SendPlan, slots: Sequence[int]) -> None:
+    """Take the batch's cap locks until the end of its transaction (PostgreSQL; SQLite has one
+    writer at a time). In ascending order, in one statement."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, s)) FROM unnest(%s::int[]) AS s",
+            [plan.merchant_id % 2**31, [LOCK_SPACE + slot for slot in sorted(slots)]],
+        )
+
+
 def _send_batch(
-    plan: SendPlan, parts: Sequence[tuple[str, dict[str, Any] | None]], ids: Sequence[int]
+    plan: SendPlan,
+    parts: Sequence[tuple[str, dict[str, Any] | None]],
+    ids: Sequence[int],
+    slots: Sequence[int] = tuple(range(LOCK_SLOTS)),
 ) -> bool:
-    """One batch in one transaction; False when the broadcast was cancelled meanwhile."""
+    """One batch in one transaction; False when the broadcast is no longer sending (cancelled
+    meanwhile, or failed in another partition): the batch is rolled back."""
     from siyu.community.bulk import post_inbox_messages
 
     with transaction.atomic():
-        MessagingPolicy.unscoped.select_for_update().filter(merchant_id=plan.merchant_id).first()
+        _lock(plan, slots)
         inserted = write_deliveries(plan, ids)
         sent = [customer_id for customer_id, reason in inserted if not reason]
         if sent and not plan.group_post:
@@ -261,6 +325,66 @@ def _send_batch(
             transaction.set_rollback(True)
             return False
     return True
+
+
+def _send_part(
+    plan: SendPlan,
+    row: Broadcast,
+    parts: Sequence[tuple[str, dict[str, Any] | None]],
+    part: int,
+    count: int,
+    stop: threading.Event,
+) -> None:
+    """Partition ``part`` of ``count``: its share of the audience, batch by batch, until it ends,
+    the broadcast stops sending or ``stop`` is set (by a partition that stopped or failed)."""
+    slots = lock_slots(part, count)
+    for ids in audience_ids(row, partition=part, partitions=count):
+        if stop.is_set():
+            return
+        if not _send_batch(plan, parts, ids, slots):
+            stop.set()
+            return
+
+
+def _run_parts(
+    plan: SendPlan,
+    row: Broadcast,
+    parts: Sequence[tuple[str, dict[str, Any] | None]],
+    count: int,
+) -> None:
+    """Run the ``count`` partitions: in threads with their own connections, or one after the other
+    here (one partition, or inside a transaction: other connections would not see its rows and
+    would wait for its lock on the broadcast). Raises the first exception of a partition, after
+    the others stopped."""
+    stop = threading.Event()
+    if count == 1 or connection.in_atomic_block:
+        for part in range(count):
+            if stop.is_set():
+                break
+            _send_part(plan, row, parts, part, count, stop)
+        return
+    errors: list[BaseException] = []
+
+    def work(part: int) -> None:
+        try:
+            with merchant_context(row.merchant):
+                _send_part(plan, row, parts, part, count, stop)
+        except BaseException as error:  # recorded, raised by the caller after the join
+            errors.append(error)
+            stop.set()
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [
+        threading.Thread(target=work, args=(part,), name=f"send-{plan.broadcast_id}-{part}")
+        for part in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _finish(plan: SendPlan, merchant: Merchant) -> None:
@@ -299,9 +423,10 @@ def _finish(plan: SendPlan, merchant: Merchant) -> None:
         )
 
 
-def send_broadcast(broadcast: Broadcast | int) -> Broadcast:
+def send_broadcast(broadcast: Broadcast | int, *, partitions: int | None = None) -> Broadcast:
     """Send ``broadcast`` to its audience now (see the module docstring). Idempotent: when it is
-    already sending, sent or cancelled, nothing happens and the row is returned as it is."""
+    already sending, sent or cancelled, nothing happens and the row is returned as it is.
+    ``partitions``: how many (default: :func:`parallelism`; lowered to a divisor of 12)."""
     pk = broadcast if isinstance(broadcast, int) else broadcast.pk
     row = Broadcast.unscoped.select_related("merchant", "segment").get(pk=pk)
     merchant = row.merchant
@@ -318,10 +443,8 @@ def send_broadcast(broadcast: Broadcast | int) -> Broadcast:
             if plan.group_post and not plan.quiet:
                 with transaction.atomic():
                     _post_to_groups(row)
-            parts = [] if plan.group_post else message_parts(row)
-            for ids in audience_ids(row):
-                if not _send_batch(plan, parts, ids):
-                    break
+            messages = [] if plan.group_post else message_parts(row)
+            _run_parts(plan, row, messages, parallelism(partitions))
             _finish(plan, merchant)
         except Exception:
             logger.exception("broadcast %s failed", pk)
