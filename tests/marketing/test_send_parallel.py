@@ -115,7 +115,7 @@ def test_two_partitions_write_exactly_the_log_of_one(monkeypatch: pytest.MonkeyP
         real_part(*args)
 
     monkeypatch.setattr(engine, "_send_part", spy)
-    results = []
+    results: list[dict[str, Any]] = []
     for partitions in (1, 2):
         merchant = make_merchant()
         ids, groups = scenario(merchant, 90)
