@@ -98,6 +98,10 @@ def test_one_customer_scanning_twice_at_once_joins_once() -> None:
     customer = make_customer(merchant)
     outcomes = run_together([_scan_call(code, customer) for _ in range(4)])
     assert not [o for o in outcomes if isinstance(o, Exception)]
+    assert sorted(o.outcome for o in outcomes) == ["joined", "member", "member", "member"]  # type: ignore[union-attr]
     group.refresh_from_db()
-    assert group.member_count == 1
+    assert group.member_count == 1  # the losers' seats were given back
     assert GroupMember.unscoped.filter(customer=customer).count() == 1
+    code.refresh_from_db()
+    assert (code.scan_count, code.join_count) == (4, 1)
+    assert JoinCodeScan.unscoped.filter(code=code).count() == 4

@@ -14,22 +14,31 @@ Routing of a scan, in one transaction:
 A customer without a guide who joins a group through a code becomes a customer of the
 group's owner (``bind_to_guide(kind="bound")``); one who has a guide keeps them.
 
-Each scan writes a ``JoinCodeScan`` row, moves ``scan_count``/``join_count`` with
-F() expressions (the JoinCode row is locked last, after any group row), sets the
+Each scan writes a ``JoinCodeScan`` row, moves ``scan_count``/``join_count`` in one
+UPDATE (the JoinCode row is locked last, after any group row and the customer's), sets the
 customer's ``join_channel`` to the code's state when it is empty (or when the account is
 minutes old from logging in on the spot, see ``ACQUISITION_WINDOW``), and records
-``community.code.scanned`` and the timeline entry "scanned".
+``community.code.scanned`` and the timeline entry "scanned" (with "joined", in one INSERT).
+
+The hot path, kept lean (docs/benchmarks.md): on PostgreSQL one statement settles the
+common case of a groups code — the customer's membership through the code's routes (a
+re-scan), else the seat in the first route with room and the membership (``ON CONFLICT DO
+NOTHING`` against the active-membership constraint), the scan row and the join channel
+(:func:`_seat_statement`); what it cannot settle (every route full, a race lost) takes the
+general ORM path, which is also the path on SQLite. A first scan is then 5 statements
+(the seat, the two events, the timeline, the counters), a re-scan 4.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
@@ -45,9 +54,9 @@ from siyu.community.models import (
     JoinCodeScan,
     Message,
 )
-from siyu.community.services_groups import admit, create_group
+from siyu.community.services_groups import admit, create_group, on_joined
 from siyu.community.validation import fail
-from siyu.core import audit, clock, events
+from siyu.core import audit, clock, events, inserts
 from siyu.core.actors import Actor
 from siyu.core.permissions import Perm
 from siyu.customers.models import Customer
@@ -237,6 +246,9 @@ def _open_group(
 
 # --- scanning --------------------------------------------------------------------------
 
+# Timeline entries of one scan, written together at its end in one INSERT.
+Entries = list[tuple[str, dict[str, Any]]]
+
 
 def _open_next(code: JoinCode, now: datetime) -> CommunityGroup:
     """A new group at the end of the code's series (the caller holds the routes' locks)."""
@@ -260,13 +272,17 @@ def _routes_with_room(code: JoinCode) -> list[CommunityGroup]:
             group__status=CommunityGroup.Status.ACTIVE,
             group__member_count__lt=F("group__capacity"),
         )
-        .select_related("group")
+        .select_related("group__conversation")  # where the customer lands
         .order_by("position", "id")
     ]
 
 
 def _first_admitted(
-    customer: Customer, groups: list[CommunityGroup], code: JoinCode, now: datetime
+    customer: Customer,
+    groups: list[CommunityGroup],
+    code: JoinCode,
+    now: datetime,
+    entries: Entries,
 ) -> GroupMember | None:
     for group in groups:
         member = admit(
@@ -276,6 +292,7 @@ def _first_admitted(
             state=code.state,
             welcome=code.welcome or None,
             now=now,
+            timeline_entries=entries,
         )
         if member is not None:
             member.group = group
@@ -283,16 +300,191 @@ def _first_admitted(
     return None
 
 
-def _route_groups(code: JoinCode, customer: Customer, now: datetime) -> GroupMember | None:
-    member = _first_admitted(customer, _routes_with_room(code), code, now)
+def _route_groups(
+    code: JoinCode, customer: Customer, now: datetime, entries: Entries
+) -> GroupMember | None:
+    member = _first_admitted(customer, _routes_with_room(code), code, now, entries)
     if member is not None or not code.auto_create:
         return member
     # All full: one scan at a time opens the next group (normal scans never lock routes).
     list(JoinCodeGroup.unscoped.select_for_update().filter(code_id=code.pk).order_by("pk"))
-    member = _first_admitted(customer, _routes_with_room(code), code, now)
+    member = _first_admitted(customer, _routes_with_room(code), code, now, entries)
     if member is not None:
         return member
-    return _first_admitted(customer, [_open_next(code, now)], code, now)
+    return _first_admitted(customer, [_open_next(code, now)], code, now, entries)
+
+
+def _member_through_routes(code: JoinCode, customer: Customer) -> GroupMember | None:
+    """The customer's active membership in one of the code's groups (a re-scan)."""
+    member = (
+        GroupMember.unscoped.filter(
+            customer_id=customer.pk, left_at__isnull=True, group__routes__code_id=code.pk
+        )
+        .select_related("group__conversation")
+        .first()
+    )
+    if member is not None:
+        member.just_joined = False  # type: ignore[attr-defined]
+    return member
+
+
+# -- the common case on PostgreSQL in one statement --
+
+# The rows the statement reads and writes, as the ORM loads them (JSON is decoded by the
+# field: Django's psycopg connection hands jsonb over as text).
+_LOADED = (GroupMember, CommunityGroup, Conversation)
+_SEAT_SQL: dict[str, str] = {}
+
+
+def _columns(model: type[Any], alias: str, prefix: str = "") -> str:
+    qn = connection.ops.quote_name
+    return ", ".join(
+        f"{alias}.{qn(f.column)}" + (f" AS {prefix}{f.column}" if prefix else "")
+        for f in model._meta.concrete_fields
+    )
+
+
+def _seat_statement() -> str:
+    """One statement: the customer's membership through the code's routes if there is one
+    (a re-scan); otherwise a seat in the first route with room (the conditional UPDATE:
+    ``member_count < capacity``, re-checked on the locked row) and the membership
+    (``ON CONFLICT DO NOTHING``: the active-membership constraint decides a concurrent
+    join); then the scan row and the customer's join channel when the code brought them.
+    One row comes back: the seat's group id (even if the membership was not written), the
+    scan's id, the membership (``m_*``, ``joined``), its group (``g_*``) and the group's
+    chat. The code's counters are moved at the end of the scan, so its row is locked last."""
+    sql = _SEAT_SQL.get(connection.vendor)
+    if sql is not None:
+        return sql
+    member_table = GroupMember._meta.db_table
+    group_table = CommunityGroup._meta.db_table
+    sql = f"""
+WITH existing AS (
+    SELECT {_columns(GroupMember, "m", "m_")}, false AS joined,
+           {_columns(CommunityGroup, "g", "g_")}
+    FROM {member_table} m JOIN {group_table} g ON g.id = m.group_id
+    WHERE m.customer_id = %(customer)s AND m.left_at IS NULL AND m.group_id IN (
+        SELECT r.group_id FROM {JoinCodeGroup._meta.db_table} r WHERE r.code_id = %(code)s)
+    ORDER BY m.joined_at DESC, m.id DESC
+    LIMIT 1
+), seat AS (
+    UPDATE {group_table} g SET member_count = g.member_count + 1
+    WHERE g.id = (
+        SELECT r.group_id
+        FROM {JoinCodeGroup._meta.db_table} r JOIN {group_table} o ON o.id = r.group_id
+        WHERE r.code_id = %(code)s AND o.status = 'active' AND o.member_count < o.capacity
+        ORDER BY r.position, r.id
+        LIMIT 1
+    ) AND g.status = 'active' AND g.member_count < g.capacity
+      AND NOT EXISTS (SELECT 1 FROM existing)
+    RETURNING {_columns(CommunityGroup, "g", "g_")}
+), joined AS (
+    INSERT INTO {member_table} (merchant_id, group_id, customer_id, source_code_id, state,
+                                joined_at, left_at, leave_reason, muted_until, welcomed_at)
+    SELECT s.g_merchant_id, s.g_id, %(customer)s, %(code)s, %(state)s, %(now)s, NULL, '', NULL,
+           CASE WHEN %(welcome)s OR s.g_welcome <> '{{}}'::jsonb THEN %(now)s END
+    FROM seat s
+    ON CONFLICT DO NOTHING
+    RETURNING {_columns(GroupMember, member_table, "m_")}
+), found AS (
+    SELECT j.*, true AS joined, s.* FROM joined j CROSS JOIN seat s
+    UNION ALL
+    SELECT * FROM existing
+), scan AS (
+    INSERT INTO {JoinCodeScan._meta.db_table}
+        (merchant_id, code_id, customer_id, group_id, outcome, scanned_at)
+    SELECT %(merchant)s, %(code)s, %(customer)s, f.m_group_id,
+           CASE WHEN f.joined THEN %(outcome_joined)s ELSE %(outcome_member)s END, %(now)s
+    FROM found f
+    RETURNING id
+), channel AS (
+    UPDATE {Customer._meta.db_table} SET join_channel = %(state)s
+    WHERE id = %(customer)s AND join_channel = %(channel)s AND %(acquire)s
+      AND EXISTS (SELECT 1 FROM found)
+)
+SELECT (SELECT g_id FROM seat), (SELECT id FROM scan), f.*, {_columns(Conversation, "c")}
+FROM (SELECT 1) AS one
+LEFT JOIN found f ON true
+LEFT JOIN {Conversation._meta.db_table} c ON c.group_id = f.g_id
+"""  # noqa: S608 (table and column names come from the models; values are parameters)
+    _SEAT_SQL[connection.vendor] = sql
+    return sql
+
+
+def _load(model: type[Any], values: Sequence[Any]) -> Any:
+    fields = model._meta.concrete_fields
+    converted = [
+        f.from_db_value(v, None, connection) if v is not None and hasattr(f, "from_db_value") else v
+        for f, v in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+@dataclass
+class _Seated:
+    member: GroupMember
+    joined: bool
+    scan: JoinCodeScan
+    conversation: Conversation | None
+
+
+def _seat_in_one_statement(
+    code: JoinCode, customer: Customer, now: datetime, acquire: bool
+) -> _Seated | None:
+    """The common case of a groups code on PostgreSQL (see :func:`_seat_statement`).
+
+    None when it did not settle the scan — every route full, the first one filled up
+    under us, or the customer joined it concurrently (the seat is given back): the caller
+    takes the general path, which writes the scan row itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _seat_statement(),
+            {
+                "customer": customer.pk,
+                "code": code.pk,
+                "merchant": code.merchant_id,
+                "state": code.state,
+                "now": now,
+                "welcome": bool(code.welcome),
+                "outcome_joined": JoinCodeScan.Outcome.JOINED.value,
+                "outcome_member": JoinCodeScan.Outcome.ALREADY_MEMBER.value,
+                "channel": customer.join_channel,
+                "acquire": acquire,
+            },
+        )
+        row = cursor.fetchone()
+    seat_group_id, scan_id = row[0], row[1]
+    member_size = len(GroupMember._meta.concrete_fields)
+    group_size = len(CommunityGroup._meta.concrete_fields)
+    member_values = row[2 : 2 + member_size]
+    if member_values[0] is None:
+        if seat_group_id is not None:  # a concurrent scan of this customer won: give it back
+            CommunityGroup.unscoped.filter(pk=seat_group_id).update(
+                member_count=F("member_count") - 1
+            )
+        return None
+    joined = bool(row[2 + member_size])
+    rest = row[3 + member_size :]
+    member = _load(GroupMember, member_values)
+    member.group = _load(CommunityGroup, rest[:group_size])
+    conversation = _load(Conversation, rest[group_size:]) if rest[group_size] else None
+    outcome = JoinCodeScan.Outcome.JOINED if joined else JoinCodeScan.Outcome.ALREADY_MEMBER
+    scan_row = JoinCodeScan(
+        pk=scan_id,
+        merchant_id=code.merchant_id,
+        code=code,
+        customer=customer,
+        group=member.group,
+        outcome=outcome,
+        scanned_at=now,
+    )
+    scan_row._state.adding, scan_row._state.db = False, connection.alias
+    if acquire:
+        customer.join_channel = code.state
+    return _Seated(member, joined, scan_row, conversation)
+
+
+# -- store finder --
 
 
 def _store_groups(store_id: int) -> list[CommunityGroup]:
@@ -324,7 +516,7 @@ def nearest_group_stores(
 
 
 def _route_store(
-    code: JoinCode, customer: Customer, store_ids: list[int], now: datetime
+    code: JoinCode, customer: Customer, store_ids: list[int], now: datetime, entries: Entries
 ) -> GroupMember | None:
     for store_id in store_ids:
         existing = (
@@ -337,18 +529,18 @@ def _route_store(
         if existing is not None:
             existing.just_joined = False  # type: ignore[attr-defined]
             return existing
-        member = _first_admitted(customer, _store_groups(store_id), code, now)
+        member = _first_admitted(customer, _store_groups(store_id), code, now, entries)
         if member is not None:
             return member
         if code.auto_create:
             store = Store.unscoped.select_for_update().get(pk=store_id)  # one opener per store
-            member = _first_admitted(customer, _store_groups(store_id), code, now)
+            member = _first_admitted(customer, _store_groups(store_id), code, now, entries)
             if member is not None:
                 return member
             count = CommunityGroup.unscoped.filter(store_id=store_id).count()
             actor = Actor.system(code.merchant, label=f"join code {code.name}")
             group = _open_group(actor, code, count + 1, store=store)
-            return _first_admitted(customer, [group], code, now)
+            return _first_admitted(customer, [group], code, now, entries)
     return None
 
 
@@ -376,51 +568,81 @@ def scan(
     if customer.merchant_id != code.merchant_id:
         raise fail("code", _("There is no such code."))
     now = clock.now()
-    point = _coordinates(latitude, longitude)
+    point = _coordinates(latitude, longitude) if latitude or longitude else None
     result = ScanResult(outcome=JoinCodeScan.Outcome.INACTIVE)
+    entries: Entries = []
     with transaction.atomic():
         if not code.is_active:
-            result.outcome = JoinCodeScan.Outcome.INACTIVE
-        elif code.kind == JoinCode.Kind.GUIDE:
+            _record_scan(code, customer, result, now, entries)
+            return result
+        if code.kind == JoinCode.Kind.GUIDE:
             _scan_guide(code, customer, result)
+            _record_scan(code, customer, result, now, entries)
+            return result
+        member: GroupMember | None = None
+        if code.kind == JoinCode.Kind.STORE_FINDER:
+            if point is not None:
+                store_ids = nearest_group_stores(code.merchant_id, *point)
+            elif store is not None:
+                chosen = validation.store_of(code.merchant, store)
+                assert chosen is not None
+                store_ids = [chosen.pk]
+            else:
+                return ScanResult(outcome=CHOOSE_STORE)
+            member = _route_store(code, customer, store_ids, now, entries)
+        elif connection.vendor == "postgresql":
+            seated = _seat_in_one_statement(
+                code, customer, now, _acquired_by_this_scan(customer, now)
+            )
+            if seated is not None:
+                _seated_scan(code, customer, seated, result, now, entries)
+                return result
+        if code.kind == JoinCode.Kind.GROUPS:
+            member = _member_through_routes(code, customer) or _route_groups(
+                code, customer, now, entries
+            )
+        if member is None:
+            result.outcome = JoinCodeScan.Outcome.FULL
         else:
-            if code.kind == JoinCode.Kind.STORE_FINDER:
-                if point is not None:
-                    store_ids = nearest_group_stores(code.merchant_id, *point)
-                elif store is not None:
-                    chosen = validation.store_of(code.merchant, store)
-                    assert chosen is not None
-                    store_ids = [chosen.pk]
-                else:
-                    return ScanResult(outcome=CHOOSE_STORE)
-                member = _route_store(code, customer, store_ids, now)
-            else:
-                member = (
-                    GroupMember.unscoped.filter(
-                        customer_id=customer.pk,
-                        left_at__isnull=True,
-                        group__routes__code_id=code.pk,
-                    )
-                    .select_related("group")
-                    .first()
-                )
-                if member is not None:
-                    member.just_joined = False  # type: ignore[attr-defined]
-                else:
-                    member = _route_groups(code, customer, now)
-            if member is None:
-                result.outcome = JoinCodeScan.Outcome.FULL
-            else:
-                joined = getattr(member, "just_joined", False)
-                result.outcome = (
-                    JoinCodeScan.Outcome.JOINED if joined else JoinCodeScan.Outcome.ALREADY_MEMBER
-                )
-                result.member, result.group = member, member.group
-                result.welcome_message = getattr(member, "welcome_message", None)
-                if joined:
-                    _bind_to_group_owner(code, customer, member.group)
-        _record_scan(code, customer, result, now)
+            joined = getattr(member, "just_joined", False)
+            result.outcome = (
+                JoinCodeScan.Outcome.JOINED if joined else JoinCodeScan.Outcome.ALREADY_MEMBER
+            )
+            result.member, result.group = member, member.group
+            result.welcome_message = getattr(member, "welcome_message", None)
+            if joined:
+                _bind_to_group_owner(code, customer, member.group)
+        _record_scan(code, customer, result, now, entries)
     return result
+
+
+def _seated_scan(
+    code: JoinCode,
+    customer: Customer,
+    seated: _Seated,
+    result: ScanResult,
+    now: datetime,
+    entries: Entries,
+) -> None:
+    """The rest of a scan settled by :func:`_seat_in_one_statement` (scan row written)."""
+    member, group = seated.member, seated.member.group
+    result.member, result.group, result.scan = member, group, seated.scan
+    result.outcome = seated.scan.outcome
+    result.conversation = seated.conversation
+    member.just_joined = seated.joined  # type: ignore[attr-defined]
+    if seated.joined:
+        result.welcome_message = on_joined(
+            customer,
+            group,
+            member,
+            code.welcome or group.welcome or {},
+            now,
+            timeline_entries=entries,
+            conversation=seated.conversation,
+        )
+        member.welcome_message = result.welcome_message  # type: ignore[attr-defined]
+        _bind_to_group_owner(code, customer, group)
+    _record_scan(code, customer, result, now, entries, written=True)
 
 
 def _scan_guide(code: JoinCode, customer: Customer, result: ScanResult) -> None:
@@ -447,9 +669,14 @@ def _bind_to_group_owner(code: JoinCode, customer: Customer, group: CommunityGro
     from siyu.core.models import Membership
     from siyu.guides.services import bind_to_guide
 
-    owner = Membership.objects.filter(pk=group.owner_id, is_active=True).first()
+    owner = (
+        Membership.objects.select_related("user")  # the timeline names the guide
+        .filter(pk=group.owner_id, merchant_id=code.merchant_id, is_active=True)
+        .first()
+    )
     if owner is None:
         return
+    owner.merchant = code.merchant  # the event's merchant, already loaded
     bind_to_guide(
         customer, owner, kind="bound", state=code.state, actor_label=f"join code {code.name}"
     )
@@ -471,31 +698,55 @@ def _acquired_by_this_scan(customer: Customer, now: datetime) -> bool:
     )
 
 
-def _record_scan(code: JoinCode, customer: Customer, result: ScanResult, now: datetime) -> None:
+def _count(code: JoinCode, *, joined: bool) -> None:
+    """Move the code's counters (its row is locked here, last: after any group's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {JoinCode._meta.db_table} SET scan_count = scan_count + 1, "  # noqa: S608
+            "join_count = join_count + %s WHERE id = %s",
+            [1 if joined else 0, code.pk],
+        )
+
+
+def _record_scan(
+    code: JoinCode,
+    customer: Customer,
+    result: ScanResult,
+    now: datetime,
+    entries: Entries,
+    *,
+    written: bool = False,
+) -> None:
+    """The scan row (unless ``written``: the seat statement wrote it, and the join channel),
+    the timeline (``entries`` and "scanned", one INSERT), ``community.code.scanned``, the
+    code's counters and the conversation the customer lands in."""
     from siyu.customers import timeline
 
     group = result.group
-    result.scan = JoinCodeScan.unscoped.create(
-        merchant_id=code.merchant_id,
-        code=code,
-        customer=customer,
-        group=group,
-        outcome=result.outcome,
-        scanned_at=now,
-    )
-    if result.outcome == JoinCodeScan.Outcome.INACTIVE:
-        JoinCode.unscoped.filter(pk=code.pk).update(scan_count=F("scan_count") + 1)
-        return
-    if _acquired_by_this_scan(customer, now):
-        Customer.unscoped.filter(pk=customer.pk, join_channel=customer.join_channel).update(
-            join_channel=code.state
+    if not written:
+        result.scan = JoinCodeScan(
+            merchant_id=code.merchant_id,
+            code=code,
+            customer=customer,
+            group=group,
+            outcome=result.outcome,
+            scanned_at=now,
         )
-        customer.join_channel = code.state
+        inserts.insert([result.scan])
+        if result.outcome == JoinCodeScan.Outcome.INACTIVE:
+            _count(code, joined=False)
+            return
+        if _acquired_by_this_scan(customer, now):
+            Customer.unscoped.filter(pk=customer.pk, join_channel=customer.join_channel).update(
+                join_channel=code.state
+            )
+            customer.join_channel = code.state
     joined = result.outcome == JoinCodeScan.Outcome.JOINED
     data: dict[str, Any] = {"code_id": code.pk, "code_name": code.name, "state": code.state}
     if group is not None:
         data["group_name"] = group.name
-    timeline.record(customer, "scanned", data, at=now)
+    entries.append(("scanned", data))
+    timeline.record_entries(customer, entries, at=now)
     events.emit(
         code.merchant,
         CODE_SCANNED,
@@ -508,22 +759,30 @@ def _record_scan(code: JoinCode, customer: Customer, result: ScanResult, now: da
         },
         aggregate=result.scan,
     )
-    # The code's row is locked last (after any group's), so scans never wait in a cycle.
-    JoinCode.unscoped.filter(pk=code.pk).update(
-        scan_count=F("scan_count") + 1, join_count=F("join_count") + (1 if joined else 0)
-    )
+    _count(code, joined=joined)
     if result.conversation is None and group is not None:
-        result.conversation = chat.group_conversation(group)
+        result.conversation = _group_chat(group)
+
+
+def _group_chat(group: CommunityGroup) -> Conversation:
+    """The group's chat: loaded with the group (``select_related``) or looked up."""
+    if CommunityGroup.conversation.is_cached(group):
+        try:
+            return group.conversation
+        except Conversation.DoesNotExist:
+            pass
+    return chat.group_conversation(group)
 
 
 def record_visit(code: JoinCode) -> JoinCodeScan:
     """Someone opened the code's link without being logged in (counted as a scan)."""
     with transaction.atomic():
-        row = JoinCodeScan.unscoped.create(
+        row = JoinCodeScan(
             merchant_id=code.merchant_id,
             code=code,
             outcome=JoinCodeScan.Outcome.VISITED,
             scanned_at=clock.now(),
         )
-        JoinCode.unscoped.filter(pk=code.pk).update(scan_count=F("scan_count") + 1)
+        inserts.insert([row])
+        _count(code, joined=False)
     return row

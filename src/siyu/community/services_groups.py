@@ -29,7 +29,7 @@ from siyu.community.models import (
     Message,
 )
 from siyu.community.validation import fail
-from siyu.core import audit, clock, events
+from siyu.core import audit, clock, events, inserts
 from siyu.core.actors import Actor
 from siyu.core.errors import Conflict, Forbidden
 from siyu.core.permissions import Perm
@@ -169,48 +169,55 @@ def admit(
     state: str,
     welcome: dict[str, Any] | None,
     now: datetime,
+    timeline_entries: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> GroupMember | None:
     """Seat ``customer`` in ``group``: the new member, or None when the group is full.
 
     Runs inside the caller's transaction. If the customer became a member
     concurrently the seat is given back and the existing membership returned.
+    ``timeline_entries``: see :func:`on_joined`.
     """
     if not take_seat(group.pk):
         return None
     message = welcome if welcome is not None else (group.welcome or {})
-    try:
-        with transaction.atomic():
-            member = GroupMember.unscoped.create(
-                merchant_id=group.merchant_id,
-                group=group,
-                customer=customer,
-                source_code=source_code,
-                state=state,
-                joined_at=now,
-                welcomed_at=now if message else None,
-            )
-    except IntegrityError:  # already an active member (a concurrent join won)
+    member = GroupMember(
+        merchant_id=group.merchant_id,
+        group=group,
+        customer=customer,
+        source_code=source_code,
+        state=state,
+        joined_at=now,
+        welcomed_at=now if message else None,
+    )
+    # ON CONFLICT DO NOTHING: the active-membership constraint decides, without a savepoint
+    if not inserts.insert([member], skip_conflict=True):  # a concurrent join won
         CommunityGroup.unscoped.filter(pk=group.pk).update(member_count=F("member_count") - 1)
         existing = active_member(customer, group)
         if existing is None:
-            raise
+            raise IntegrityError(f"customer {customer.pk} could not join group {group.pk}")
         existing.just_joined = False  # type: ignore[attr-defined]
         return existing
     group.member_count += 1  # what the row says now, near enough for the caller
     member.just_joined = True  # type: ignore[attr-defined]
-    member.welcome_message = _on_joined(  # type: ignore[attr-defined]
-        customer, group, member, message, now
+    member.welcome_message = on_joined(  # type: ignore[attr-defined]
+        customer, group, member, message, now, timeline_entries=timeline_entries
     )
     return member
 
 
-def _on_joined(
+def on_joined(
     customer: Customer,
     group: CommunityGroup,
     member: GroupMember,
     welcome: dict[str, Any],
     now: datetime,
+    *,
+    timeline_entries: list[tuple[str, dict[str, Any]]] | None = None,
+    conversation: Conversation | None = None,
 ) -> Message | None:
+    """What follows a new membership: ``community.member.joined``, the timeline entry
+    "joined" (appended to ``timeline_entries`` when given, for the caller to write with its
+    own in one INSERT) and the welcome, if any (in ``conversation``, the group's chat)."""
     from siyu.customers import timeline
 
     events.emit(
@@ -227,22 +234,27 @@ def _on_joined(
         },
         aggregate=member,
     )
-    timeline.record(
-        customer,
-        "joined",
-        {"group_id": group.pk, "group_name": group.name, "state": member.state},
-        at=now,
-    )
+    data = {"group_id": group.pk, "group_name": group.name, "state": member.state}
+    if timeline_entries is None:
+        timeline.record(customer, "joined", data, at=now)
+    else:
+        timeline_entries.append(("joined", data))
     if welcome:
-        return send_welcome(customer, group, welcome, at=now)
+        return send_welcome(customer, group, welcome, at=now, conversation=conversation)
     return None
 
 
 def send_welcome(
-    customer: Customer, group: CommunityGroup, welcome: dict[str, Any], *, at: datetime
+    customer: Customer,
+    group: CommunityGroup,
+    welcome: dict[str, Any],
+    *,
+    at: datetime,
+    conversation: Conversation | None = None,
 ) -> Message:
     """The welcome as a system message in the group chat that names the new member."""
-    conversation = chat.group_conversation(group)
+    if conversation is None:
+        conversation = chat.group_conversation(group)
     name = chat.customer_label(customer)
     greeting = _("Welcome @%(name)s!") % {"name": name}
     text = f"{greeting} {welcome.get('text', '')}".strip()
