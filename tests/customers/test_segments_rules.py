@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from siyu.catalog.models import Category
 from siyu.catalog.testing import make_category
 from siyu.community.models import CommunityGroup, GroupMember
 from siyu.core import clock
@@ -205,3 +206,31 @@ def test_a_segment_count_is_one_statement(merchant: Any) -> None:
         with CaptureQueriesContext(connection) as queries:
             assert queryset.count() == 0
     assert len(queries.captured_queries) == 1
+
+
+def test_unscoped_subqueries_count_the_bound_merchants_customers_only(merchant: Any) -> None:
+    """Tags, group members and order lines are read without their merchant column (so an
+    index answers alone); the customers stay the bound merchant's."""
+    now = clock.now()
+    rival = make_merchant()
+    for owner in (merchant, rival):
+        shop = make_shop(owner, price=6000, category_id=make_category(owner, "Beans").pk)
+        customer = make_customer(owner)
+        make_order(owner, status="paid", customer=customer, shop=shop, quantity=2)
+        with merchant_context(owner):
+            group = CommunityGroup.objects.create(merchant=owner, name="g")
+            GroupMember.objects.create(
+                merchant=owner, group=group, customer=customer, joined_at=now
+            )
+        tags.tag_customer(Actor.system(owner), customer, make_tag(owner))
+    with merchant_context(merchant):
+        own = set(Customer.objects.values_list("pk", flat=True))
+        category = make_category(merchant, "Other")  # a category with no orders
+        assert ids({"field": "group", "op": "in_any_group", "value": True}) == own
+        assert ids({"field": "group", "op": "in_any_group", "value": False}) == set()
+        beans = Category.objects.get(name="Beans")
+        rule = {"field": "category_orders", "category": beans.pk, "op": "eq", "value": 1}
+        assert ids(rule) == own  # the rival's order of its own Beans is not counted
+        rule = {"field": "category_orders", "category": category.pk, "op": "eq", "value": 0}
+        assert ids(rule) == own
+        assert segments.count_matching({"all": []}) == 1

@@ -155,6 +155,17 @@ class Order(MerchantOwned):
             models.Index(fields=["merchant", "customer", "-placed_at"], name="order_customer_time"),
             models.Index(fields=["merchant", "store", "-placed_at"], name="order_store_time"),
             models.Index(fields=["merchant", "-placed_at"], name="order_merchant_time"),
+            # Segments' order windows ("spent / orders in the last N days"): the window is
+            # a range of this index, read without the table (docs/segments.md).
+            # (The trailing key columns stand in for INCLUDE, which SQLite does not have.)
+            models.Index(
+                fields=[
+                    *("merchant", "placed_at"),
+                    *("customer", "id", "total", "refunded_total", "refund_state"),
+                ],
+                condition=models.Q(paid_at__isnull=False),
+                name="order_paid_window",
+            ),
             models.Index(
                 fields=["payment_deadline"],
                 name="order_unpaid_deadline",
@@ -200,6 +211,13 @@ class OrderLine(MerchantOwned):
                     refunded_amount__gte=0, refunded_amount__lte=models.F("line_total")
                 ),
                 name="order_line_refund_within_total",
+            ),
+        ]
+        indexes = [
+            # Segments' category_orders: a category's lines without reading the table.
+            models.Index(
+                fields=["product_id_snapshot", "order", "quantity", "refunded_quantity"],
+                name="order_line_product",
             ),
         ]
 
