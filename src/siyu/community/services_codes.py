@@ -568,7 +568,7 @@ def scan(
     if customer.merchant_id != code.merchant_id:
         raise fail("code", _("There is no such code."))
     now = clock.now()
-    point = _coordinates(latitude, longitude) if latitude or longitude else None
+    point = _coordinates(latitude, longitude)
     result = ScanResult(outcome=JoinCodeScan.Outcome.INACTIVE)
     entries: Entries = []
     with transaction.atomic():
