@@ -31,6 +31,7 @@ general ORM path, which is also the path on SQLite. A first scan is then 5 state
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -610,10 +611,9 @@ def _record_scan(
 def _group_chat(group: CommunityGroup) -> Conversation:
     """The group's chat: loaded with the group (``select_related``) or looked up."""
     if CommunityGroup.conversation.is_cached(group):
-        try:
+        # cached as "none yet": the group's first message creates it below
+        with contextlib.suppress(Conversation.DoesNotExist):
             return group.conversation
-        except Conversation.DoesNotExist:
-            pass
     return chat.group_conversation(group)
 
 
