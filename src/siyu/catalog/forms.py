@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from siyu.catalog import options as opts
 from siyu.catalog.models import Product, Sku
@@ -76,7 +76,7 @@ class ProductForm(forms.Form):
     category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
     status = forms.ChoiceField(label=gettext_lazy("Status"))
     description = forms.CharField(
-        label=gettext_lazy("Description"),
+        label=pgettext_lazy("of a product", "Description"),
         max_length=5000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -303,7 +303,9 @@ def generated_rows(
 class CategoryForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=60)
     parent = forms.ChoiceField(label=gettext_lazy("Parent"), required=False)
-    position = forms.IntegerField(label=gettext_lazy("Position"), required=False, min_value=0)
+    position = forms.IntegerField(
+        label=pgettext_lazy("sort order", "Position"), required=False, min_value=0
+    )
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
 
     def __init__(self, *args: Any, category_paths: dict[int, str], **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ import uuid
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.catalog.rules import MAX_PRICE, price_range
 from siyu.core.tenancy import MerchantOwned
@@ -86,7 +87,7 @@ class Product(MerchantOwned):
     )
     name = models.CharField(_("name"), max_length=120)
     subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(pgettext_lazy("of a product", "description"), blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )

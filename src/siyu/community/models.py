@@ -203,7 +203,7 @@ class JoinCodeScan(MerchantOwned):
 
     class Outcome(models.TextChoices):
         VISITED = "visited", _("Opened, not logged in")
-        JOINED = "joined", _("Joined")
+        JOINED = "joined", pgettext_lazy("scan outcome", "Joined")
         ALREADY_MEMBER = "member", _("Already a member")
         BOUND = "bound", _("Bound to the guide")
         FULL = "full", _("All groups full")

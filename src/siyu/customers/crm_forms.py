@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.customers.forms import CustomerFilterForm
 from siyu.customers.models import Consent, Customer, CustomerIdentity
@@ -48,7 +49,9 @@ class CrmFilterForm(CustomerFilterForm):
 
 
 class ProfileEditForm(forms.Form):
-    name = forms.CharField(label=_("Name"), required=False, max_length=80)
+    name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), required=False, max_length=80
+    )
     gender = forms.ChoiceField(label=_("Gender"), required=False, choices=Customer.Gender.choices)
     birthday = forms.CharField(
         label=_("Birthday"),

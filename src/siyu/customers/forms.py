@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.customers.models import Customer
 
@@ -75,7 +76,9 @@ class CodeForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(label=_("Name"), required=False, max_length=80)
+    name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), required=False, max_length=80
+    )
 
 
 class AddressForm(forms.Form):

@@ -17,6 +17,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from siyu.core.actors import Actor
@@ -219,7 +220,7 @@ def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
     header = [
         _("id"),
         _("phone"),
-        _("name"),
+        pgettext("a person's name", "name"),
         _("status"),
         _("city"),
         _("join channel"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -113,7 +114,7 @@ class Material(MerchantOwned):
     """Copy and pictures operators prepare for guides to share to WeChat Moments."""
 
     title = models.CharField(_("title"), max_length=80)
-    text = models.TextField(_("text"), max_length=2000)
+    text = models.TextField(pgettext_lazy("copy of a material", "text"), max_length=2000)
     product = models.ForeignKey(
         "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from siyu.core.errors import DomainError, NotFound
@@ -56,7 +56,9 @@ def guide_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 class MaterialForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=80)
-    text = forms.CharField(label=gettext_lazy("Text"), max_length=2000, widget=forms.Textarea)
+    text = forms.CharField(
+        label=pgettext_lazy("copy of a material", "Text"), max_length=2000, widget=forms.Textarea
+    )
     product = forms.IntegerField(label=gettext_lazy("Product id (optional)"), required=False)
     is_active = forms.BooleanField(label=gettext_lazy("Published"), required=False, initial=True)
 

@@ -121,7 +121,7 @@ class BroadcastForm(forms.Form):
         ),
     )
     when = forms.ChoiceField(
-        label=_("When"),
+        label=pgettext_lazy("when to send", "When"),
         choices=[
             (WHEN_NOW, _("Send now")),
             (WHEN_LATER, _("Schedule")),

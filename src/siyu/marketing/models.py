@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -42,12 +43,12 @@ class Broadcast(MerchantOwned):
         INBOX = "inbox", _("1:1 message to each customer")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SCHEDULED = "scheduled", _("Scheduled")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        CANCELLED = "cancelled", _("Cancelled")
-        FAILED = "failed", _("Failed")
+        DRAFT = "draft", pgettext_lazy("message status", "Draft")
+        SCHEDULED = "scheduled", pgettext_lazy("message status", "Scheduled")
+        SENDING = "sending", pgettext_lazy("message status", "Sending")
+        SENT = "sent", pgettext_lazy("message status", "Sent")
+        CANCELLED = "cancelled", pgettext_lazy("message status", "Cancelled")
+        FAILED = "failed", pgettext_lazy("message status", "Failed")
 
     name = models.CharField(_("name"), max_length=80)
     text = models.TextField(_("text"), max_length=2000, blank=True)
@@ -97,8 +98,8 @@ class Delivery(MerchantOwned):
     """
 
     class Status(models.TextChoices):
-        SENT = "sent", _("Sent")
-        SKIPPED = "skipped", _("Skipped")
+        SENT = "sent", pgettext_lazy("delivery status", "Sent")
+        SKIPPED = "skipped", pgettext_lazy("delivery status", "Skipped")
 
     class SkipReason(models.TextChoices):
         OPTED_OUT = "opted_out", _("Refused marketing messages")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from siyu.core.errors import NotFound
 from siyu.marketing.models import Broadcast, Delivery
@@ -67,11 +68,11 @@ class Funnel:
 
     def steps(self) -> list[tuple[str, str, int]]:
         return [
-            ("targeted", _("Targeted"), self.targeted),
-            ("sent", _("Sent"), self.sent),
-            ("read", _("Read"), self.read),
-            ("clicked", _("Clicked"), self.clicked),
-            ("ordered", _("Ordered"), self.ordered),
+            ("targeted", pgettext("funnel", "Targeted"), self.targeted),
+            ("sent", pgettext("funnel", "Sent"), self.sent),
+            ("read", pgettext("funnel", "Read"), self.read),
+            ("clicked", pgettext("funnel", "Clicked"), self.clicked),
+            ("ordered", pgettext("funnel", "Ordered"), self.ordered),
         ]
 
     def as_dict(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from siyu.core import clock
@@ -204,7 +205,7 @@ def delivery_export(request: HttpRequest, pk: int) -> HttpResponse:
     header = [
         _("customer id"),
         _("phone"),
-        _("name"),
+        pgettext("a person's name", "name"),
         _("status"),
         _("skip reason"),
         _("sent at"),

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.admin import UnscopedAdmin
 from siyu.core.money import format_amount
@@ -49,7 +50,7 @@ class OrderAdmin(UnscopedAdmin):
             ),
         )
 
-    @admin.display(description=_("Timeline"))
+    @admin.display(description=pgettext_lazy("of an order", "Timeline"))
     def timeline(self, order: Order) -> SafeString:
         events = OrderEvent.unscoped.filter(order=order).order_by("created_at", "id")
         return format_html_join(

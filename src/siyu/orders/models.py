@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -129,7 +130,7 @@ class Order(MerchantOwned):
 
     class Meta:
         verbose_name = _("order")
-        verbose_name_plural = _("orders")
+        verbose_name_plural = pgettext_lazy("the model", "orders")
         ordering = ["-placed_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["merchant", "number"], name="order_number_unique"),

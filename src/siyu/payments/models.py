@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -18,7 +19,7 @@ from siyu.core.tenancy import MerchantOwned
 class Payment(MerchantOwned):
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for payment")
-        SUCCEEDED = "succeeded", _("Paid")
+        SUCCEEDED = "succeeded", pgettext_lazy("payment status", "Paid")
         FAILED = "failed", _("Failed")
         CLOSED = "closed", _("Closed")
 
@@ -177,8 +178,8 @@ class SandboxTransaction(MerchantOwned):
     """The sandbox gateway's own record, as a provider would keep it (not our payment)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        PAID = "paid", _("Paid")
+        OPEN = "open", pgettext_lazy("payment status", "Open")
+        PAID = "paid", pgettext_lazy("payment status", "Paid")
         FAILED = "failed", _("Failed")
         CLOSED = "closed", _("Closed")
 

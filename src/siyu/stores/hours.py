@@ -23,7 +23,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_MINUTES = 24 * 60
@@ -239,7 +239,7 @@ def next_change(hours: WeeklyHours, moment: datetime) -> datetime | None:
 
 def _ranges_text(ranges: list[list[str]]) -> str:
     if not ranges:
-        return _("Closed")
+        return pgettext("opening hours", "Closed")
     if ranges == [["00:00", "24:00"]]:
         return _("Open 24 hours")
     return ", ".join(f"{opens}–{closes}" for opens, closes in ranges)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -27,7 +28,9 @@ class Store(MerchantOwned):
     # with each other, so one consistent system is all that matters.
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    phone = models.CharField(
+        pgettext_lazy("a store's telephone", "phone"), max_length=32, blank=True
+    )
     # {"mon": [["07:00", "21:00"]], "tue": [...], ...}; a missing or empty day is closed.
     opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True)
     pickup_enabled = models.BooleanField(_("in-store pickup"), default=True)
