@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from siyu.community import chat, posters, selectors, services
@@ -219,7 +219,7 @@ def list_groups(request: HttpRequest, store_id: int | None = None, status: str =
 
 
 @router.post("/groups", response={201: GroupOut, **ERROR_RESPONSES}, summary="Create a group")
-def create_group(request: HttpRequest, payload: GroupIn) -> Any:
+def create_group(request: HttpRequest, payload: GroupIn) -> Status:
     actor = actor_of(request, Perm.COMMUNITY_MANAGE)
     group = services.create_group(
         actor,
@@ -231,7 +231,7 @@ def create_group(request: HttpRequest, payload: GroupIn) -> Any:
         welcome=_dump(payload.welcome),
         banned_words=payload.banned_words,
     )
-    return 201, group
+    return Status(201, group)
 
 
 @router.get("/groups/{pk}", response={200: GroupOut, **ERROR_RESPONSES}, summary="A group")
@@ -303,9 +303,9 @@ def _code_values(payload: Schema, *, partial: bool) -> dict[str, Any]:
 
 
 @router.post("/codes", response={201: CodeOut, **ERROR_RESPONSES}, summary="Create a join code")
-def create_code(request: HttpRequest, payload: CodeIn) -> Any:
+def create_code(request: HttpRequest, payload: CodeIn) -> Status:
     actor = actor_of(request, Perm.COMMUNITY_MANAGE)
-    return 201, services.create_code(actor, **_code_values(payload, partial=False))
+    return Status(201, services.create_code(actor, **_code_values(payload, partial=False)))
 
 
 @router.get("/codes/{pk}", response={200: CodeOut, **ERROR_RESPONSES}, summary="A join code")
@@ -364,7 +364,7 @@ def list_auto_replies(request: HttpRequest) -> Any:
 @router.post(
     "/auto-replies", response={201: AutoReplyOut, **ERROR_RESPONSES}, summary="Create an auto-reply"
 )
-def create_auto_reply(request: HttpRequest, payload: AutoReplyIn) -> Any:
+def create_auto_reply(request: HttpRequest, payload: AutoReplyIn) -> Status:
     actor = actor_of(request, Perm.COMMUNITY_MANAGE)
     reply = services.create_auto_reply(
         actor,
@@ -374,29 +374,29 @@ def create_auto_reply(request: HttpRequest, payload: AutoReplyIn) -> Any:
         reply=_dump(payload.reply),
         is_active=payload.is_active,
     )
-    return 201, reply
+    return Status(201, reply)
 
 
 @router.delete(
     "/auto-replies/{pk}", response={204: None, **ERROR_RESPONSES}, summary="Delete an auto-reply"
 )
-def delete_auto_reply(request: HttpRequest, pk: int) -> Any:
+def delete_auto_reply(request: HttpRequest, pk: int) -> Status:
     actor = actor_of(request, Perm.COMMUNITY_MANAGE)
     reply = AutoReply.objects.filter(pk=pk).first()
     if reply is None:
         raise NotFound()
     services.delete_auto_reply(actor, reply)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
     "/post", response={201: list[MessageOut], **ERROR_RESPONSES}, summary="Post to many groups"
 )
-def post_many(request: HttpRequest, payload: PostManyIn) -> Any:
+def post_many(request: HttpRequest, payload: PostManyIn) -> Status:
     actor = actor_of(request, Perm.COMMUNITY_CHAT)
     groups = [_group(pk) for pk in dict.fromkeys(payload.group_ids)]
     messages = services.post_to_groups(actor, groups, text=payload.text, card=_dump(payload.card))
-    return 201, [chat.serialize(m) for m in messages]
+    return Status(201, [chat.serialize(m) for m in messages])
 
 
 def _conversation_for_staff(request: HttpRequest, pk: int) -> Any:
@@ -429,7 +429,7 @@ def history(
     response={201: MessageOut, **ERROR_RESPONSES},
     summary="Post in a chat",
 )
-def post(request: HttpRequest, pk: int, payload: PostIn) -> Any:
+def post(request: HttpRequest, pk: int, payload: PostIn) -> Status:
     actor, conversation = _conversation_for_staff(request, pk)
     actor.require(Perm.COMMUNITY_CHAT)
     if actor.membership is None:
@@ -437,17 +437,17 @@ def post(request: HttpRequest, pk: int, payload: PostIn) -> Any:
     message = services.post_message(
         conversation, text=payload.text, card=_dump(payload.card), sender_staff=actor.membership
     )
-    return 201, chat.serialize(message)
+    return Status(201, chat.serialize(message))
 
 
 @router.post(
     "/conversations/{pk}/read", response={204: None, **ERROR_RESPONSES}, summary="Mark read"
 )
-def read(request: HttpRequest, pk: int, up_to: int | None = None) -> Any:
+def read(request: HttpRequest, pk: int, up_to: int | None = None) -> Status:
     actor, conversation = _conversation_for_staff(request, pk)
     if actor.membership is not None:
         services.mark_read(conversation, staff=actor.membership, up_to=up_to)
-    return 204, None
+    return Status(204, None)
 
 
 _ = (GroupMember, JoinCode, Query)  # schemas document these models

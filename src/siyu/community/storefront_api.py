@@ -7,7 +7,7 @@ my groups and chats with unread counts, history, posting, read marks, scanning a
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Router, Schema, Status
 
 from siyu.community import access, chat, selectors, services
 from siyu.community.api import CardIn, MessageOut
@@ -105,13 +105,13 @@ def history(
 @router.post(
     "/conversations/{pk}/messages", response={201: MessageOut, **ERROR_RESPONSES}, summary="Post"
 )
-def post(request: HttpRequest, merchant_slug: MerchantSlug, pk: int, payload: PostIn) -> Any:
+def post(request: HttpRequest, merchant_slug: MerchantSlug, pk: int, payload: PostIn) -> Status:
     customer, conversation = _conversation(request, pk)
     card = payload.card.model_dump() if payload.card else None
     message = services.post_message(
         conversation, text=payload.text, card=card, sender_customer=customer
     )
-    return 201, chat.serialize(message)
+    return Status(201, chat.serialize(message))
 
 
 @router.post(
@@ -119,10 +119,10 @@ def post(request: HttpRequest, merchant_slug: MerchantSlug, pk: int, payload: Po
 )
 def read(
     request: HttpRequest, merchant_slug: MerchantSlug, pk: int, up_to: int | None = None
-) -> Any:
+) -> Status:
     customer, conversation = _conversation(request, pk)
     services.mark_read(conversation, customer=customer, up_to=up_to)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(

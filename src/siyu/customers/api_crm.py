@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, File, Router, Schema, UploadedFile
+from ninja import Field, File, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of
@@ -113,9 +113,9 @@ def list_identities(request: HttpRequest, customer_id: int) -> Any:
 )
 def add_identity(
     request: HttpRequest, customer_id: int, payload: IdentityIn
-) -> tuple[int, CustomerIdentity]:
+) -> Status[CustomerIdentity]:
     actor, customer = _customer(request, customer_id, Perm.CUSTOMERS_MANAGE)
-    return 201, profile.add_identity(actor, customer, payload.kind, payload.value)
+    return Status(201, profile.add_identity(actor, customer, payload.kind, payload.value))
 
 
 @router.delete(
@@ -123,10 +123,10 @@ def add_identity(
     response=NO_CONTENT,
     summary="Remove an identity",
 )
-def remove_identity(request: HttpRequest, customer_id: int, identity_id: int) -> tuple[int, None]:
+def remove_identity(request: HttpRequest, customer_id: int, identity_id: int) -> Status[None]:
     actor, customer = _customer(request, customer_id, Perm.CUSTOMERS_MANAGE)
     profile.remove_identity(actor, customer, identity_id)
-    return 204, None
+    return Status(204, None)
 
 
 def _consents(customer: Any) -> list[dict[str, Any]]:
@@ -177,9 +177,9 @@ def list_notes(request: HttpRequest, customer_id: int) -> Any:
     response={201: NoteOut, **ERROR_RESPONSES},
     summary="Add a note",
 )
-def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> tuple[int, CustomerNote]:
+def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[CustomerNote]:
     actor, customer = _customer(request, customer_id, Perm.CUSTOMERS_TAG)
-    return 201, profile.add_note(actor, customer, payload.text)
+    return Status(201, profile.add_note(actor, customer, payload.text))
 
 
 @router.delete(
@@ -187,10 +187,10 @@ def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> tuple[i
     response=NO_CONTENT,
     summary="Delete a note (its author, or a role with customers.manage)",
 )
-def delete_note(request: HttpRequest, customer_id: int, note_id: int) -> tuple[int, None]:
+def delete_note(request: HttpRequest, customer_id: int, note_id: int) -> Status[None]:
     actor, customer = _customer(request, customer_id, Perm.CUSTOMERS_TAG)
     profile.delete_note(actor, customer, note_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
@@ -212,13 +212,14 @@ def list_timeline(request: HttpRequest, customer_id: int) -> Any:
     response={201: ImportOut, **ERROR_RESPONSES},
     summary="Upload a CSV of customers; processed in the background (see docs/import-customers.md)",
 )
-def upload_import(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, CustomerImport]:
+def upload_import(request: HttpRequest, file: File[UploadedFile]) -> Status[CustomerImport]:
     actor = actor_of(request, Perm.SEGMENTS_MANAGE)
     if file.size is not None and file.size > imports.MAX_BYTES:
         reason = _("The file is larger than 20 MB: split it.")
         raise InvalidInput(reason, fields={"file": reason})
-    return 201, imports.start_import(
-        actor, file_name=file.name or "customers.csv", content=file.read()
+    return Status(
+        201,
+        imports.start_import(actor, file_name=file.name or "customers.csv", content=file.read()),
     )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of
@@ -139,11 +139,11 @@ def list_broadcasts(request: HttpRequest, status: str = "") -> Any:
 
 
 @router.post("/broadcasts", response={201: BroadcastOut, **ERROR_RESPONSES})
-def create_broadcast(request: HttpRequest, payload: BroadcastIn) -> Any:
+def create_broadcast(request: HttpRequest, payload: BroadcastIn) -> Status:
     """A draft, or a scheduled message with `scheduled_at`. 422 names each bad field
     (`group_ids`, `tag_id`, `segment_id`: ids of this merchant; `delivery`; `scheduled_at`)."""
     actor = actor_of(request, Perm.MARKETING_SEND)
-    return 201, services.create_broadcast(actor, _values(payload))
+    return Status(201, services.create_broadcast(actor, _values(payload)))
 
 
 @router.get("/broadcasts/{broadcast_id}", response={200: BroadcastOut, **ERROR_RESPONSES})
@@ -160,11 +160,11 @@ def update_broadcast(request: HttpRequest, broadcast_id: int, payload: Broadcast
 
 
 @router.post("/broadcasts/{broadcast_id}/send", response={202: BroadcastOut, **ERROR_RESPONSES})
-def send_broadcast(request: HttpRequest, broadcast_id: int) -> Any:
+def send_broadcast(request: HttpRequest, broadcast_id: int) -> Status:
     """Send now, in the background; poll the message for `status` and `progress`."""
     actor = actor_of(request, Perm.MARKETING_SEND)
     services.send_now(actor, _broadcast(broadcast_id))
-    return 202, _broadcast(broadcast_id)
+    return Status(202, _broadcast(broadcast_id))
 
 
 @router.post("/broadcasts/{broadcast_id}/schedule", response={200: BroadcastOut, **ERROR_RESPONSES})
