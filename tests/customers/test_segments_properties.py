@@ -4,7 +4,8 @@ Hypothesis draws a handful of customers (statistics, profile, tags, group member
 some left —, consent answers, paid and unpaid orders with lines in a category tree, partly
 refunded) and random rules nested with all/any/not over every field of the language. For
 each rule, ``set(matching_customers(rule))`` must equal the customers for whom
-``evaluate(rule, facts)`` holds. Runs on SQLite and on PostgreSQL.
+``evaluate(rule, facts)`` holds — with the kept order windows built (window clauses read
+them) and without (they group the orders). Runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from siyu.core.models import Merchant
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_staff, next_id
-from siyu.customers import segments
+from siyu.customers import segments, windows
 from siyu.customers.models import Consent, Customer, CustomerTag
-from siyu.customers.rules import FIELDS, MAX_DEPTH, evaluate
+from siyu.customers.rules import FIELDS, MAX_DEPTH, evaluate, window_value
 from siyu.customers.testing import make_tag, make_tag_group
 from siyu.inventory.services import location_for_store
 from siyu.orders.models import Order, OrderLine
@@ -259,6 +260,10 @@ def numeric_value(lo: int, hi: int) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+# any number of days, and the windows kept per customer (read from OrderWindow when built)
+window_days = st.integers(1, 130) | st.sampled_from(windows.KEPT_DAYS)
+
+
 def leaf(world: World) -> st.SearchStrategy[dict[str, Any]]:
     def field(name: str, values: st.SearchStrategy[dict[str, Any]], **params: Any) -> Any:
         extra = st.fixed_dictionaries(params) if params else st.just({})
@@ -279,8 +284,8 @@ def leaf(world: World) -> st.SearchStrategy[dict[str, Any]]:
         field("days_since_last_order", numeric_value(0, 160)),
         field("first_order_days_ago", numeric_value(0, 160)),
         field("customer_days", numeric_value(0, 160)),
-        field("spent_in_days", numeric_value(0, 40000), days=st.integers(1, 130)),
-        field("orders_in_days", numeric_value(0, 3), days=st.integers(1, 130)),
+        field("spent_in_days", numeric_value(0, 40000), days=window_days),
+        field("orders_in_days", numeric_value(0, 3), days=window_days),
         field(
             "category_orders",
             numeric_value(0, 3),
@@ -290,7 +295,7 @@ def leaf(world: World) -> st.SearchStrategy[dict[str, Any]]:
             "category_orders",
             numeric_value(0, 3),
             category=st.sampled_from(world.categories),
-            days=st.integers(1, 130),
+            days=window_days,
         ),
         field("has_ordered", op_list(["is"], boolean)),
         field("tag", op_list(["has_any", "has_all", "has_none"], ids(world.tags))),
@@ -351,6 +356,21 @@ def world(merchant: Merchant) -> World:
     return build_world(merchant)
 
 
+def assert_windows_hold_what_the_evaluator_computes(
+    world: World, ids: list[int], facts: dict[int, Any]
+) -> None:
+    for cid in ids:
+        for days in (None, *windows.KEPT_DAYS):
+            kept = windows.window_of(cid, days or windows.ALL_TIME)
+            spent = window_value({"field": "spent_in_days", "days": days}, facts[cid])
+            orders = window_value({"field": "orders_in_days", "days": days}, facts[cid])
+            assert kept == (orders, spent), (cid, days)
+            for category in world.categories:
+                clause = {"field": "category_orders", "days": days, "category": category}
+                stored = windows.window_of(cid, days or windows.ALL_TIME, category)
+                assert stored == (window_value(clause, facts[cid]), 0), (cid, days, category)
+
+
 @settings(
     max_examples=40,
     phases=PHASES,
@@ -362,7 +382,14 @@ def test_the_query_selects_what_the_evaluator_selects(world: World, data: Any, s
     now = clock.now()
     with merchant_context(world.merchant):
         ids = make_customers(world, specs, now)
+        built = data.draw(st.booleans(), label="order windows built")
+        if built:
+            windows.rebuild(world.merchant, now=now)
+        else:
+            windows.invalidate(world.merchant)
         facts = segments.customer_facts(ids, now=now)
+        if built:
+            assert_windows_hold_what_the_evaluator_computes(world, ids, facts)
         for _ in range(4):
             rule = data.draw(rules(world))
             assume(depth(rule) <= MAX_DEPTH)

@@ -17,10 +17,15 @@ class CustomersConfig(AppConfig):
         every("customers.prune_login_codes", prune_login_codes, timedelta(hours=1))
 
         from siyu.customers import crm_consumers  # noqa: F401  (registers the consumers)
-        from siyu.customers.crm_tasks import prune_timeline, refresh_statistics
+        from siyu.customers.crm_tasks import (
+            prune_timeline,
+            refresh_statistics,
+            roll_order_windows,
+        )
 
         every("customers.prune_timeline", prune_timeline, timedelta(days=1))
         every("customers.refresh_statistics", refresh_statistics, timedelta(days=1))
+        every("customers.roll_order_windows", roll_order_windows, timedelta(minutes=10))
 
         # Tags and segments: auto-tag rules on events (after the statistics consumer) and nightly.
         from siyu.customers import autotag  # noqa: F401  (registers the consumer)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
+from siyu.catalog import events as catalog_events
 from siyu.core.events import consumer
 from siyu.core.models import DomainEvent
-from siyu.customers import stats, timeline
+from siyu.customers import stats, timeline, windows
 from siyu.customers.events import CUSTOMER_CREATED
 from siyu.customers.models import Customer, TimelineEntry
 from siyu.orders import events as order_events
@@ -82,6 +85,7 @@ def order_statistics(event: DomainEvent) -> None:
     if customer_id is None or not Customer.objects.filter(pk=customer_id).exists():
         return
     stats.recompute(customer_id)
+    windows.refresh_customer(customer_id)
     _timeline_entry(event, customer_id)
 
 
@@ -98,3 +102,32 @@ def customer_created(event: DomainEvent) -> None:
         return
     data = {"channel": event.payload.get("join_channel", ""), "key": key}
     timeline.record(customer_id, Kind.CREATED, data, at=event.occurred_at)
+
+
+CATALOGUE_TREE_EVENTS = (
+    catalog_events.CATEGORY_CHANGED,
+    catalog_events.PRODUCT_UPDATED,
+    catalog_events.PRODUCT_DELETED,
+)
+
+
+def moves_history(event: DomainEvent) -> bool:
+    """Does the event change which category subtree past order lines count in?"""
+    payload = event.payload
+    if event.event_type == catalog_events.CATEGORY_CHANGED:
+        return payload.get("action") in ("moved", "deleted")
+    if event.event_type == catalog_events.PRODUCT_UPDATED:
+        return "category" in (payload.get("changed") or ())
+    return True  # a product deleted: its lines no longer count in any category
+
+
+@consumer("customers.order_windows_tree", event_types=CATALOGUE_TREE_EVENTS)
+def catalogue_tree_changed(event: DomainEvent) -> None:
+    """A product or category moved: segments group the orders until the windows are rebuilt."""
+    if not moves_history(event):
+        return
+    from siyu.customers.crm_tasks import rebuild_order_windows
+
+    windows.invalidate(event.merchant)
+    merchant_id = event.merchant_id
+    transaction.on_commit(lambda: rebuild_order_windows.enqueue(merchant_id))

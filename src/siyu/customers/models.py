@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -12,11 +13,11 @@ class Customer(MerchantOwned):
     """A shopper of one merchant, identified by phone (E.164). Not a staff ``User``."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("customer status", "Active")
         BLOCKED = "blocked", _("Blocked")
 
     phone = models.CharField(_("phone"), max_length=20)  # E.164, e.g. +8613812345678
-    name = models.CharField(_("name"), max_length=80, blank=True)
+    name = models.CharField(pgettext_lazy("a person's name", "name"), max_length=80, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE
     )
@@ -208,7 +209,7 @@ class SmsMessage(MerchantOwned):
     class Status(models.TextChoices):
         OUTBOX = "outbox", _("In the outbox")
         SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", pgettext_lazy("SMS status", "Failed")
 
     class Purpose(models.TextChoices):
         LOGIN = "login", _("Login code")
@@ -522,3 +523,63 @@ class CustomerImport(MerchantOwned):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class OrderWindow(MerchantOwned):
+    """A customer's paid orders in one of the kept windows (:mod:`siyu.customers.windows`).
+
+    ``days`` is the window (0: all time), ``category_id`` the category whose subtree the
+    orders had a line from (0: any). ``orders`` counts the orders not fully refunded,
+    ``spent`` the money kept (``total - refunded_total``; any-category rows only). A missing
+    row means 0. Derived from the orders, rebuilt at will; segments read it for the windows
+    it keeps instead of grouping the orders.
+    """
+
+    pk = models.CompositePrimaryKey("customer_id", "days", "category_id")
+    # Derived rows, rewritten by the million in a rebuild: no constraint to check at commit
+    # (a row left by a customer deleted in raw SQL matches no one and goes at the next rebuild)
+    merchant = models.ForeignKey(
+        "core.Merchant", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    days = models.PositiveSmallIntegerField()
+    category_id = models.PositiveIntegerField()
+    orders = models.IntegerField(default=0)
+    spent = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("order window")
+        verbose_name_plural = _("order windows")
+        indexes = [
+            models.Index(
+                fields=["merchant", "days", "category_id", "orders", "customer"],
+                name="order_window_orders",
+            ),
+            models.Index(
+                fields=["merchant", "days", "spent", "customer"],
+                name="order_window_spent",
+                condition=models.Q(category_id=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}/{self.days}/{self.category_id}"
+
+
+class OrderWindowState(models.Model):
+    """Which local day a merchant's :class:`OrderWindow` rows describe (None: being rebuilt)."""
+
+    merchant = models.OneToOneField(
+        "core.Merchant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    as_of = models.DateField(null=True, blank=True)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order window state")
+        verbose_name_plural = _("order window states")
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.as_of}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -417,8 +417,11 @@ def whole_days(now: datetime, moment: datetime) -> int:
     return math.floor((now - moment) / timedelta(days=1))
 
 
-def window_start(now: datetime, days: int) -> datetime:
-    return now - timedelta(days=days)
+def window_start(now: datetime, days: int, time_zone: str) -> datetime:
+    """The first moment of "the last ``days`` days": local midnight ``days - 1`` days before
+    today, so the window is today and the whole days before it (1: today only)."""
+    first = clock.local(now, time_zone).date() - timedelta(days=days - 1)
+    return datetime.combine(first, time.min, tzinfo=clock.zone(time_zone))
 
 
 def local_month(now: datetime, time_zone: str) -> int:
@@ -436,10 +439,10 @@ def evaluate(rule: Mapping[str, Any], facts: CustomerFacts) -> bool:
     return _leaf(rule, facts)
 
 
-def _window_value(rule: Mapping[str, Any], facts: CustomerFacts) -> int:
+def window_value(rule: Mapping[str, Any], facts: CustomerFacts) -> int:
     name = rule["field"]
     days = rule.get("days")
-    since = window_start(facts.now, days) if days is not None else None
+    since = window_start(facts.now, days, facts.time_zone) if days is not None else None
     orders = [o for o in facts.orders if since is None or o.placed_at >= since]
     if name == "spent_in_days":
         return sum(o.net_total for o in orders)
@@ -466,7 +469,7 @@ def _leaf(rule: Mapping[str, Any], facts: CustomerFacts) -> bool:
             return False
         return compare(op, whole_days(facts.now, moment), value)
     if spec.kind == WINDOW:
-        return compare(op, _window_value(rule, facts), value)
+        return compare(op, window_value(rule, facts), value)
     if name == "has_ordered":
         return (facts.order_count > 0) is value
     if name == "tag":

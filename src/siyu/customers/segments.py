@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
@@ -30,7 +31,8 @@ from siyu.community.models import CommunityGroup, GroupMember
 from siyu.core import clock
 from siyu.core.models import Membership
 from siyu.core.tenancy import current_merchant
-from siyu.customers.models import Consent, Customer, CustomerTag, Segment, Tag
+from siyu.customers import windows
+from siyu.customers.models import Consent, Customer, CustomerTag, OrderWindow, Segment, Tag
 from siyu.customers.rules import (
     DAYS_SINCE,
     FIELDS,
@@ -118,6 +120,14 @@ def validate_rule(rule: Any) -> None:
 # --- compiling ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Context:
+    now: datetime
+    this_month: int
+    merchant_id: int
+    as_of: date | None  # the day the kept order windows describe
+
+
 def _numeric_q(column: str, op: str, value: Any) -> Q:
     if op == "eq":
         return Q(**{column: value})
@@ -162,52 +172,66 @@ def _having(op: str, value: Any) -> Q:
     return _numeric_q("amount", op, value)
 
 
-def _window_q(clause: Mapping[str, Any], now: datetime) -> Q:
+def _window_q(clause: Mapping[str, Any], ctx: _Context) -> Q:
     """An aggregate over paid orders per customer, compared; no orders counts as 0."""
     name, op, value = clause["field"], clause["op"], clause["value"]
     days = clause.get("days")
-    orders = Order.objects.filter(paid_at__isnull=False)
-    if days is not None:
-        orders = orders.filter(placed_at__gte=window_start(now, days))
     per_customer: Any
-    if name == "spent_in_days":
-        per_customer = (
-            orders.order_by()
-            .values("customer_id")
-            .annotate(amount=Sum(F("total") - F("refunded_total")))
-        )
-    elif name == "orders_in_days":
-        per_customer = (
-            orders.exclude(refund_state=Order.RefundState.FULL)
-            .order_by()
-            .values("customer_id")
-            .annotate(amount=Count("pk"))
-        )
-    else:  # category_orders: orders with a line from the category's subtree
-        category = clause["category"]
-        subtree = Q(category_id=category)
-        prefix = "category__parent"
-        for _level in range(1, MAX_CATEGORY_DEPTH):
-            subtree |= Q(**{f"{prefix}_id": category})
-            prefix += "__parent"
-        products = Product.objects.filter(subtree).values("pk")
-        # Lines through ``order_line_product`` alone (an index-only scan): the orders
-        # are the bound merchant's, so the lines' own merchant column adds nothing.
-        lines = OrderLine.unscoped.filter(
-            product_id_snapshot__in=products, refunded_quantity__lt=F("quantity")
-        ).values("order_id")
-        per_customer = (
-            orders.exclude(refund_state=Order.RefundState.FULL)
-            .filter(pk__in=lines)
-            .order_by()
-            .values("customer_id")
-            .annotate(amount=Count("pk"))
-        )
+    if windows.kept(days, ctx.now, ctx.as_of):
+        # the kept windows: one index range of order_window_orders / order_window_spent
+        column = "spent" if name == "spent_in_days" else "orders"
+        per_customer = OrderWindow.unscoped.filter(
+            merchant_id=ctx.merchant_id,
+            days=days or windows.ALL_TIME,
+            category_id=clause.get("category", 0),
+        ).annotate(amount=F(column))
+    else:
+        per_customer = _grouped_orders(name, clause, ctx.now, days)
     if compare(op, 0, value):  # a customer without orders passes: exclude those who fail
         failing = per_customer.filter(~_having(op, value)).values("customer_id")
         return ~Q(pk__in=failing)
     passing = per_customer.filter(_having(op, value)).values("customer_id")
     return Q(pk__in=passing)
+
+
+def _grouped_orders(name: str, clause: Mapping[str, Any], now: datetime, days: int | None) -> Any:
+    """The window's value per customer from the orders themselves (any window, any day)."""
+    orders = Order.objects.filter(paid_at__isnull=False)
+    if days is not None:
+        orders = orders.filter(placed_at__gte=window_start(now, days, current_merchant().time_zone))
+    if name == "spent_in_days":
+        return (
+            orders.order_by()
+            .values("customer_id")
+            .annotate(amount=Sum(F("total") - F("refunded_total")))
+        )
+    if name == "orders_in_days":
+        return (
+            orders.exclude(refund_state=Order.RefundState.FULL)
+            .order_by()
+            .values("customer_id")
+            .annotate(amount=Count("pk"))
+        )
+    # category_orders: orders with a line from the category's subtree
+    category = clause["category"]
+    subtree = Q(category_id=category)
+    prefix = "category__parent"
+    for _level in range(1, MAX_CATEGORY_DEPTH):
+        subtree |= Q(**{f"{prefix}_id": category})
+        prefix += "__parent"
+    products = Product.objects.filter(subtree).values("pk")
+    # Lines through ``order_line_product`` alone (an index-only scan): the orders
+    # are the bound merchant's, so the lines' own merchant column adds nothing.
+    lines = OrderLine.unscoped.filter(
+        product_id_snapshot__in=products, refunded_quantity__lt=F("quantity")
+    ).values("order_id")
+    return (
+        orders.exclude(refund_state=Order.RefundState.FULL)
+        .filter(pk__in=lines)
+        .order_by()
+        .values("customer_id")
+        .annotate(amount=Count("pk"))
+    )
 
 
 def _exists(model: Any, **conditions: Any) -> Exists:
@@ -222,16 +246,16 @@ def _exists(model: Any, **conditions: Any) -> Exists:
     return Exists(manager.filter(customer_id=OuterRef("pk"), **conditions))
 
 
-def _leaf_q(clause: Mapping[str, Any], now: datetime, this_month: int) -> Q:
+def _leaf_q(clause: Mapping[str, Any], ctx: _Context) -> Q:
     name, op = clause["field"], clause["op"]
     value: Any = clause.get("value")
     spec = FIELDS[name]
     if spec.kind == NUMBER:
         return _numeric_q(name, op, value)
     if spec.kind == DAYS_SINCE:
-        return _days_q(_DAYS_COLUMN[name], op, value, now)
+        return _days_q(_DAYS_COLUMN[name], op, value, ctx.now)
     if spec.kind == WINDOW:
-        return _window_q(clause, now)
+        return _window_q(clause, ctx)
     if name == "has_ordered":
         return Q(order_count__gt=0) if value else Q(order_count=0)
     if name == "tag":
@@ -270,7 +294,7 @@ def _leaf_q(clause: Mapping[str, Any], now: datetime, this_month: int) -> Q:
     if name in ("gender", "status"):
         return Q(**{name: value}) if op == "eq" else Q(**{f"{name}__in": value})
     if name == "birthday_month":
-        months = [this_month] if op == "this_month" else value
+        months = [ctx.this_month] if op == "this_month" else value
         return Q(birth_month__in=months)
     if name == "consent":
         refused = Q(_exists(Consent, channel=clause["channel"], status=Consent.Status.REFUSED))
@@ -278,29 +302,42 @@ def _leaf_q(clause: Mapping[str, Any], now: datetime, this_month: int) -> Q:
     raise ValueError(name)  # pragma: no cover - validate_rule knows every field
 
 
-def _compile(rule: Mapping[str, Any], now: datetime, this_month: int) -> Q:
+def _compile(rule: Mapping[str, Any], ctx: _Context) -> Q:
     if "all" in rule:
         q = Q(pk__isnull=False)  # everyone; a bare Q() would not negate to "no one"
         for clause in rule["all"]:
-            q &= _compile(clause, now, this_month)
+            q &= _compile(clause, ctx)
         return q
     if "any" in rule:
         if not rule["any"]:
             return Q(pk__isnull=True)  # no one
-        q = _compile(rule["any"][0], now, this_month)
+        q = _compile(rule["any"][0], ctx)
         for clause in rule["any"][1:]:
-            q |= _compile(clause, now, this_month)
+            q |= _compile(clause, ctx)
         return q
     if "not" in rule:
-        return ~_compile(rule["not"], now, this_month)
-    return _leaf_q(rule, now, this_month)
+        return ~_compile(rule["not"], ctx)
+    return _leaf_q(rule, ctx)
+
+
+def _has_window(rule: Mapping[str, Any]) -> bool:
+    if "all" in rule or "any" in rule:
+        return any(_has_window(c) for c in rule.get("all", rule.get("any", [])))
+    if "not" in rule:
+        return _has_window(rule["not"])
+    return FIELDS[rule["field"]].kind == WINDOW
 
 
 def rule_filter(rule: Mapping[str, Any], *, now: datetime | None = None) -> Q:
-    """The rule as a ``Q`` on ``Customer`` (valid rules only; the merchant must be bound)."""
+    """The rule as a ``Q`` on ``Customer`` (valid rules only; the merchant must be bound).
+
+    A rule with an order window first reads which day the kept windows describe (one
+    small query), so that its clauses can read them (:mod:`siyu.customers.windows`)."""
+    merchant = current_merchant()
     now = now or clock.now()
-    this_month = local_month(now, current_merchant().time_zone)
-    return _compile(rule, now, this_month)
+    as_of = windows.state_day(merchant.pk) if _has_window(rule) else None
+    ctx = _Context(now, local_month(now, merchant.time_zone), merchant.pk, as_of)
+    return _compile(rule, ctx)
 
 
 def matching_customers(rule: Mapping[str, Any], *, now: datetime | None = None) -> QuerySet:

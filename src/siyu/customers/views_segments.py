@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from siyu.core.actors import Actor
 from siyu.core.errors import DomainError, NotFound
 from siyu.core.permissions import Perm
-from siyu.customers import autotag, segment_selectors, segment_services, segments, tags
+from siyu.customers import autotag, segment_selectors, segment_services, segments, tags, windows
 from siyu.customers.rules import catalogue
 from siyu.web.console import console_view, paginate
 
@@ -55,6 +55,7 @@ def _builder_context(rule: Any) -> dict[str, Any]:
             "choices": segment_selectors.rule_choices(),
         },
         "builder_text": _builder_text(),
+        "window_days": windows.KEPT_DAYS,
     }
 
 
