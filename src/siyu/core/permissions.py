@@ -52,6 +52,9 @@ class Perm:
     GUIDES_MANAGE = "guides.manage"  # materials, transfers, guide settings, guide performance
     MARKETING_VIEW = "marketing.view"
     MARKETING_SEND = "marketing.send"  # targeted messages and the messaging policy
+    DISTRIBUTION_VIEW = "distribution.view"  # distributors, bindings, the commission ledger
+    DISTRIBUTION_MANAGE = "distribution.manage"  # settings, rules, approving distributors
+    DISTRIBUTION_PAYOUT = "distribution.payout"  # approve, reject and pay withdrawals
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -89,6 +92,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.GUIDES_MANAGE,
             Perm.MARKETING_VIEW,
             Perm.MARKETING_SEND,
+            Perm.DISTRIBUTION_VIEW,
+            Perm.DISTRIBUTION_MANAGE,
         }
     ),
     # Store managers and guides work on the orders and stock of the stores they are assigned to.
@@ -140,6 +145,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.ORDERS_REFUND,
             Perm.INVENTORY_VIEW,
             Perm.CUSTOMERS_VIEW,
+            Perm.DISTRIBUTION_VIEW,
+            Perm.DISTRIBUTION_PAYOUT,
         }
     ),
 }

@@ -1,0 +1,30 @@
+"""Outbox consumers of distribution: commission from order events.
+
+``orders.order.paid`` writes the pending entries of the order's distributor (and, when
+the second level is on, their inviter); ``orders.order.refunded`` appends the reversals.
+Both bring the ledger to what the order's lines earn now, so they are idempotent and
+order-insensitive (docs/distribution.md).
+"""
+
+from __future__ import annotations
+
+from siyu.core.events import consumer
+from siyu.core.models import DomainEvent
+from siyu.distribution import services
+from siyu.orders import events as order_events
+
+
+@consumer(
+    "distribution.commission",
+    event_types=[order_events.ORDER_PAID, order_events.ORDER_REFUNDED],
+)
+def order_commission(event: DomainEvent) -> None:
+    order_id = event.payload.get("id")
+    if not isinstance(order_id, int):
+        return
+    if event.event_type == order_events.ORDER_REFUNDED:
+        refund = event.payload.get("refund") or {}
+        cause = str(refund.get("reference") or f"event:{event.pk}")
+    else:
+        cause = services.PAID
+    services.sync_order_commission(order_id, cause=cause)
