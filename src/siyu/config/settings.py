@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "siyu.community",
     "siyu.guides",
     "siyu.marketing",
+    "siyu.promotions",
     "siyu.distribution",
     "siyu.web",
     "django.contrib.admin",

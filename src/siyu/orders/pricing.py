@@ -38,7 +38,18 @@ MAX_QUANTITY = 99
 
 # Parameters of a note that are amounts in fen: formatted as money when described.
 MONEY_PARAMS = frozenset(
-    {"unit_price", "list_price", "gross", "amount", "requested", "fee", "threshold", "total"}
+    {
+        "unit_price",
+        "list_price",
+        "gross",
+        "amount",
+        "requested",
+        "fee",
+        "threshold",
+        "total",
+        "missing",
+        "cap",
+    }
 )
 
 EXPLANATION_VERSION = 1

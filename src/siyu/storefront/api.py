@@ -31,6 +31,7 @@ from siyu.orders import services as order_services
 from siyu.orders.models import Order
 from siyu.payments import services as payment_services
 from siyu.payments.models import Payment, Refund
+from siyu.promotions import services as promotion_services
 from siyu.storefront import selectors
 from siyu.stores.models import Store
 
@@ -207,6 +208,7 @@ class ShopPreviewIn(Schema):
     fulfilment: Fulfilment
     store_id: int | None = None
     address_id: int | None = None
+    coupon_id: int | None = Field(None, description="One of my available coupons.")
 
 
 class ShopOrderItemIn(Schema):
@@ -222,6 +224,9 @@ class ShopOrderIn(Schema):
         None, description="What to buy; omitted: the cart, which is emptied on success."
     )
     note: str = Field("", description="For the store, at most 200 characters.")
+    coupon_id: int | None = Field(
+        None, description="One of my available coupons; it is used by this order."
+    )
 
 
 class ShopOrderLineOut(Schema):
@@ -690,7 +695,8 @@ def remove_cart_line(
     summary="Price my cart for checkout",
     description="What placing the order would charge — lines, shipping, total, every figure "
     "explained, and each line's stock problem — without placing anything. An unknown store or "
-    "address is 422 naming the field.",
+    "address is 422 naming the field; so is a `coupon_id` that does not apply (not mine, used, "
+    "expired, or the eligible goods below its threshold: the reason says how much is missing).",
 )
 def preview_cart(
     request: HttpRequest, merchant_slug: MerchantSlug, payload: ShopPreviewIn
@@ -703,7 +709,9 @@ def preview_cart(
         except NotFound:
             errors["address_id"] = _("Unknown address.")
     store_id = payload.store_id if payload.fulfilment == "pickup" else None
-    view = _cart_view(customer, payload.fulfilment, store_id)
+    view = promotion_services.cart_view(
+        customer, coupon_id=payload.coupon_id, fulfilment=payload.fulfilment, store_id=store_id
+    )
     errors.update(view.problems)
     if errors:
         raise InvalidInput(_("The cart cannot be priced like this."), fields=errors)
@@ -732,13 +740,15 @@ def preview_cart(
     description="Pickup at `store_id` or delivery to `address_id`, of `items` or (without "
     "them) of the cart, which is emptied. The stock is reserved until the payment deadline. "
     "Bad input is 422 naming each field (`items.0.sku_id`, `items.0.quantity`, `store_id`, "
-    "`address_id`); not enough stock is 409 `out_of_stock` naming the items. Send an "
+    "`address_id`, `coupon_id`); a coupon is marked used with the order and comes back when the "
+    "order is cancelled unpaid or refunded in full while it is still valid; not enough stock is 409 `out_of_stock` naming the items. Send an "
     "`Idempotency-Key`: a retry places one order.",
 )
 def place_order(request: HttpRequest, merchant_slug: MerchantSlug, payload: ShopOrderIn) -> Any:
     customer = _customer(request)
-    order = order_services.checkout(
+    order = promotion_services.checkout(
         customer,
+        coupon_id=payload.coupon_id,
         fulfilment=payload.fulfilment,
         store_id=payload.store_id,
         address_id=payload.address_id,
