@@ -97,15 +97,19 @@ def _timestamp() -> str:
     return "CAST(%s AS TIMESTAMP WITH TIME ZONE)" if connection.vendor == "postgresql" else "%s"
 
 
-def _pivot(today: date, time_zone: str, column: str, value: str) -> tuple[str, list[Any]]:
-    """``SUM(CASE WHEN column >= start THEN value ELSE 0 END) AS {prefix}{days}`` per window.
-
-    ``value`` names the prefix and the summed expression (``"n:1"``); all time has no start.
+def _pivot(
+    today: date, time_zone: str, column: str, value: str, only: Sequence[int]
+) -> tuple[str, list[Any]]:
+    """``SUM(CASE WHEN column >= start THEN value ELSE 0 END) AS {prefix}{days}`` per window
+    of ``only``. ``value`` names the prefix and the summed expression (``"n:1"``); all time
+    has no start.
     """
     prefix, expression = value.split(":", 1)
     adapt = connection.ops.adapt_datetimefield_value
     sums, params = [], []
     for days, start in starts(today, time_zone):
+        if days not in only:
+            continue
         if days == ALL_TIME:
             sums.append(f"SUM({expression}) AS {prefix}{days}")
         else:
@@ -117,13 +121,17 @@ def _pivot(today: date, time_zone: str, column: str, value: str) -> tuple[str, l
     return ", ".join(sums), params
 
 
-def _unpivot(prefix: str) -> str:
+def _unpivot(prefix: str, only: Sequence[int]) -> str:
     """The window's column of a pivoted row: ``CASE w.days WHEN 7 THEN per.n7 … END``."""
-    whens = " ".join(f"WHEN {d} THEN per.{prefix}{d}" for d in (ALL_TIME, *KEPT_DAYS))
+    whens = " ".join(f"WHEN {d} THEN per.{prefix}{d}" for d in only)
     return f"CASE w.days {whens} END"
 
 
-_WINDOW_ROWS = f"w (days) AS (VALUES {', '.join(f'({d})' for d in (ALL_TIME, *KEPT_DAYS))})"
+def _window_rows(only: Sequence[int]) -> str:
+    return f"w (days) AS (VALUES {', '.join(f'({d})' for d in only)})"
+
+
+EVERY_WINDOW = (ALL_TIME, *KEPT_DAYS)
 
 
 def _tables() -> dict[str, str]:
@@ -140,8 +148,14 @@ def _tables() -> dict[str, str]:
     }
 
 
-def _compute(merchant: Merchant, today: date, customer_ids: Sequence[int] | None) -> None:
-    """Delete and insert the rows of ``customer_ids`` (None: every customer) for ``today``.
+def _compute(
+    merchant: Merchant,
+    today: date,
+    customer_ids: Sequence[int] | None,
+    only: Sequence[int] = EVERY_WINDOW,
+) -> None:
+    """Delete and insert the rows of ``customer_ids`` (None: every customer) for ``today``,
+    of the windows ``only`` (all of them by default).
 
     Each statement reads the orders once, sums every window side by side (one row per
     customer, or customer and category) and unfolds the sums into a row per window that
@@ -150,51 +164,46 @@ def _compute(merchant: Merchant, today: date, customer_ids: Sequence[int] | None
 
     t = _tables()
     tz = merchant.time_zone
-    only, only_params = "", list[Any]()
+    subset, subset_params = "", list[Any]()
     if customer_ids is not None:
-        only = f"AND o.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
-        only_params = list(customer_ids)
+        subset = f"AND o.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
+        subset_params = list(customer_ids)
+    windows_in = f"days IN ({', '.join(str(d) for d in only)})"
     full = Order.RefundState.FULL.value
     kept_money = "o.total - o.refunded_total"
     counted = f"CASE WHEN o.refund_state <> '{full}' THEN 1 ELSE 0 END"
-    orders_sums, orders_params = _pivot(today, tz, "o.placed_at", f"n:{counted}")
-    spent_sums, spent_params = _pivot(today, tz, "o.placed_at", f"s:{kept_money}")
-    paid_sums, paid_params = _pivot(today, tz, "o.placed_at", "c:1")
-    category_sums, category_params = _pivot(today, tz, "counted.placed_at", "n:1")
+    orders_sums, orders_params = _pivot(today, tz, "o.placed_at", f"n:{counted}", only)
+    spent_sums, spent_params = _pivot(today, tz, "o.placed_at", f"s:{kept_money}", only)
+    paid_sums, paid_params = _pivot(today, tz, "o.placed_at", "c:1", only)
+    category_sums, category_params = _pivot(today, tz, "counted.placed_at", "n:1", only)
     with connection.cursor() as cursor:
-        if customer_ids is None and connection.vendor == "postgresql":
-            # every order, grouped by customer: hash tables rather than spilling to disk
-            # or walking the customer index (measured at Luckin's scale, docs/segments.md)
-            cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
-            cursor.execute("SET LOCAL enable_hashagg = off")
-        if customer_ids is None:
-            cursor.execute(f"DELETE FROM {t['windows']} WHERE merchant_id = %s", [merchant.pk])
-        else:
-            cursor.execute(
-                f"DELETE FROM {t['windows']} WHERE merchant_id = %s "
-                f"AND customer_id IN ({', '.join(['%s'] * len(customer_ids))})",
-                [merchant.pk, *customer_ids],
-            )
+        if connection.vendor == "postgresql":
+            _plan_for(cursor, every_customer=customer_ids is None)
         cursor.execute(
-            f"""
-            INSERT INTO {t["windows"]} (merchant_id, customer_id, days, category_id, orders, spent)
-            WITH {_WINDOW_ROWS},
-            per AS (
-                SELECT o.customer_id, {orders_sums}, {spent_sums}, {paid_sums}
-                FROM {t["orders"]} o
-                WHERE o.merchant_id = %s AND o.paid_at IS NOT NULL {only}
-                GROUP BY o.customer_id
-            )
-            SELECT %s, per.customer_id, w.days, 0, {_unpivot("n")}, {_unpivot("s")}
-            FROM per CROSS JOIN w
-            WHERE {_unpivot("c")} > 0
-            """,
-            [*orders_params, *spent_params, *paid_params, merchant.pk, *only_params, merchant.pk],
+            f"DELETE FROM {t['windows']} WHERE merchant_id = %s AND {windows_in} "
+            + subset.replace("o.customer_id", "customer_id"),
+            [merchant.pk, *subset_params],
         )
         cursor.execute(
             f"""
             INSERT INTO {t["windows"]} (merchant_id, customer_id, days, category_id, orders, spent)
-            WITH RECURSIVE {_WINDOW_ROWS},
+            WITH {_window_rows(only)},
+            per AS (
+                SELECT o.customer_id, {orders_sums}, {spent_sums}, {paid_sums}
+                FROM {t["orders"]} o
+                WHERE o.merchant_id = %s AND o.paid_at IS NOT NULL {subset}
+                GROUP BY o.customer_id
+            )
+            SELECT %s, per.customer_id, w.days, 0, {_unpivot("n", only)}, {_unpivot("s", only)}
+            FROM per CROSS JOIN w
+            WHERE {_unpivot("c", only)} > 0
+            """,
+            [*orders_params, *spent_params, *paid_params, merchant.pk, *subset_params, merchant.pk],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {t["windows"]} (merchant_id, customer_id, days, category_id, orders, spent)
+            WITH RECURSIVE {_window_rows(only)},
             up (product_id, category_id) AS (
                 SELECT id, category_id FROM {t["products"]}
                 WHERE merchant_id = %s AND category_id IS NOT NULL
@@ -209,19 +218,45 @@ def _compute(merchant: Merchant, today: date, customer_ids: Sequence[int] | None
                 JOIN {t["lines"]} l ON l.order_id = o.id
                 JOIN up ON up.product_id = l.product_id_snapshot
                 WHERE o.merchant_id = %s AND o.paid_at IS NOT NULL AND o.refund_state <> %s
-                  AND l.refunded_quantity < l.quantity {only}
+                  AND l.refunded_quantity < l.quantity {subset}
             ),
             per AS (
                 SELECT counted.customer_id, counted.category_id, {category_sums}
                 FROM counted
                 GROUP BY counted.customer_id, counted.category_id
             )
-            SELECT %s, per.customer_id, w.days, per.category_id, {_unpivot("n")}, 0
+            SELECT %s, per.customer_id, w.days, per.category_id, {_unpivot("n", only)}, 0
             FROM per CROSS JOIN w
-            WHERE {_unpivot("n")} > 0
+            WHERE {_unpivot("n", only)} > 0
             """,
-            [merchant.pk, merchant.pk, full, *only_params, *category_params, merchant.pk],
+            [merchant.pk, merchant.pk, full, *subset_params, *category_params, merchant.pk],
         )
+        if connection.vendor == "postgresql":
+            _plan_for(cursor, every_customer=None)
+
+
+_PLANNER = ("work_mem", "enable_hashagg", "enable_hashjoin", "enable_mergejoin", "jit")
+
+
+def _plan_for(cursor: Any, *, every_customer: bool | None) -> None:
+    """PostgreSQL's plan for the statements that follow, in this transaction only.
+
+    Every customer: sort rather than hash the orders, with room to sort (the hashed plan
+    spilled 17 GB at Luckin's scale). A set of customers: nested loops through the
+    customer and order-line indexes — a skewed ``customer_id`` makes PostgreSQL guess ten
+    times too many orders per customer and scan every order line (22 s for 2,000 customers
+    instead of 2), and without JIT, whose compiling cost more than the plan's run. ``None`` puts the settings back for the rest of the
+    transaction (an outbox batch goes on after a consumer)."""
+    if every_customer is None:
+        for name in _PLANNER:
+            cursor.execute(f"SET LOCAL {name} TO DEFAULT")
+    elif every_customer:
+        cursor.execute(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'")
+        cursor.execute("SET LOCAL enable_hashagg = off")
+    else:
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        cursor.execute("SET LOCAL jit = off")  # compiling took 0.8 s of a 3 s statement
 
 
 def _locked_state(merchant: Merchant) -> OrderWindowState:
@@ -274,27 +309,26 @@ def refresh_customer(customer_id: int) -> bool:
     return True
 
 
-def _left_windows(merchant: Merchant, since: date, today: date) -> list[int]:
-    """Customers with a paid order on a day that was in a window on ``since`` and is not today."""
+def _left_window(merchant: Merchant, days: int, since: date, today: date) -> list[int]:
+    """Customers with a paid order on a day that was in window ``days`` on ``since`` and is
+    not today (a range of the ``order_paid_window`` index)."""
     t = _tables()
-    ranges, params = [], []
     adapt = connection.ops.adapt_datetimefield_value
-    before = dict(starts(since, merchant.time_zone))
-    after = dict(starts(today, merchant.time_zone))
-    for days in KEPT_DAYS:
-        ranges.append(f"(placed_at >= {_timestamp()} AND placed_at < {_timestamp()})")
-        params += [adapt(before[days]), adapt(after[days])]
+    before = dict(starts(since, merchant.time_zone))[days]
+    after = dict(starts(today, merchant.time_zone))[days]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT DISTINCT customer_id FROM {t['orders']} "
-            f"WHERE merchant_id = %s AND paid_at IS NOT NULL AND ({' OR '.join(ranges)})",
-            [merchant.pk, *params],
+            f"SELECT DISTINCT customer_id FROM {t['orders']} WHERE merchant_id = %s "
+            f"AND paid_at IS NOT NULL AND placed_at >= {_timestamp()} "
+            f"AND placed_at < {_timestamp()}",
+            [merchant.pk, adapt(before), adapt(after)],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
 def roll(merchant: Merchant, *, now: datetime | None = None) -> int | None:
-    """Move ``merchant``'s rows to today: the customers recomputed (None: rebuilt in full)."""
+    """Move ``merchant``'s rows to today: the (customer, window) rows recomputed (None:
+    rebuilt in full). Only the windows an order has left are recomputed, per window."""
     today = local_today(now or clock.now(), merchant.time_zone)
     with transaction.atomic():
         state = _locked_state(merchant)
@@ -306,10 +340,12 @@ def roll(merchant: Merchant, *, now: datetime | None = None) -> int | None:
             state.rebuilt_at = clock.now()
             recomputed = None
         else:
-            customers = _left_windows(merchant, since, today)
-            for batch in _chunks(customers):
-                _compute(merchant, today, batch)
-            recomputed = len(customers)
+            recomputed = 0
+            for days in KEPT_DAYS:
+                customers = _left_window(merchant, days, since, today)
+                for batch in _chunks(customers):
+                    _compute(merchant, today, batch, only=(days,))
+                recomputed += len(customers)
         state.as_of = today
         state.save(update_fields=["as_of", "rebuilt_at"])
     return recomputed
