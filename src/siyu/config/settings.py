@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "siyu.core.middleware.TenancyMiddleware",
     "siyu.customers.middleware.StorefrontMiddleware",
     "siyu.marketing.middleware.AttributionMiddleware",
+    "siyu.distribution.middleware.ShareLinkMiddleware",
     "siyu.core.middleware.IdempotencyMiddleware",
 ]
 

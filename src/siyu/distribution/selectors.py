@@ -105,24 +105,31 @@ def category_paths(product_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
 def distributor_for_checkout(customer: Customer) -> int | None:
     """The distributor an order of ``customer`` is attributed to: their bound distributor
     while approved, else themselves when they are an approved distributor and the merchant
-    pays commission on own purchases; ``None`` when distribution is off."""
-    found = settings_of()
-    if not found.enabled:
+    pays commission on own purchases; ``None`` when distribution is off.
+
+    Reads by the customer's merchant (it may run with no merchant bound: two queries)."""
+    merchant_id = customer.merchant_id
+    found = DistributionSettings.unscoped.filter(merchant_id=merchant_id).first()
+    if found is not None and not found.enabled:
         return None
     bound = (
-        Binding.objects.filter(customer=customer, distributor__status=Distributor.Status.APPROVED)
+        Binding.unscoped.filter(
+            merchant_id=merchant_id,
+            customer_id=customer.pk,
+            distributor__status=Distributor.Status.APPROVED,
+        )
         .values_list("distributor_id", flat=True)
         .first()
     )
-    if bound is not None:
+    if bound is not None or found is None or not found.self_purchase:
         return bound
-    if found.self_purchase:
-        return (
-            Distributor.objects.filter(customer=customer, status=Distributor.Status.APPROVED)
-            .values_list("pk", flat=True)
-            .first()
+    return (
+        Distributor.unscoped.filter(
+            merchant_id=merchant_id, customer_id=customer.pk, status=Distributor.Status.APPROVED
         )
-    return None
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 WITHDRAWAL_CSV_HEADER = [

@@ -119,8 +119,19 @@ def latest_touch(customer: Customer, *, at: datetime) -> Touch | None:
 
 def checkout_attribution(customer: Customer, *, at: datetime) -> dict[str, Any]:
     """What ``orders.services.checkout(attribution=...)`` takes for ``customer`` ordering at ``at``:
-    columns (``channel``, ``group_id``, ``guide_id``, ``campaign_id``) and the extra values
-    ``source``, ``touched_at``, ``message_id`` (kept in ``Order.attribution``)."""
+    columns (``channel``, ``group_id``, ``guide_id``, ``campaign_id``, and ``distributor_id``
+    from the customer's distributor binding) and the extra values ``source``, ``touched_at``,
+    ``message_id`` (kept in ``Order.attribution``)."""
+    from siyu.distribution.selectors import distributor_for_checkout
+
+    result = _touch_attribution(customer, at=at)
+    distributor_id = distributor_for_checkout(customer)
+    if distributor_id is not None:
+        result["distributor_id"] = distributor_id
+    return result
+
+
+def _touch_attribution(customer: Customer, *, at: datetime) -> dict[str, Any]:
     touch = latest_touch(customer, at=at)
     owner_guide = customer.owner_guide_id
     if touch is None:
