@@ -116,7 +116,7 @@ def test_cards_are_checked(
     with merchant_context(owner.merchant):
         for card, reason in [
             ({"type": "product", "id": foreign.pk}, "There is no such product."),
-            ({"type": "coupon", "id": 1}, "coupons are not available yet"),
+            ({"type": "coupon", "id": 10**9}, "There is no such coupon."),
             ({"type": "banner", "id": 1}, "Choose a card type: product, coupon, store or order."),
             ({"type": "store"}, "The card needs the id of the store."),
         ]:

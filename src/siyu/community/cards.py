@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.apps import apps
 from django.core import signing
 from django.db.models import Min
 from django.urls import reverse
@@ -129,29 +128,34 @@ def order_card(order: Any, *, via: Via | None = None) -> dict[str, Any]:
     }
 
 
-def coupon_model() -> Any | None:
-    """The coupon model once the promotions capability exists, else None."""
-    try:
-        app_label, model_name = "promotions", "Coupon"  # not a lazy reference: may not exist
-        return apps.get_model(app_label, model_name)
-    except LookupError:
-        return None
+def coupon_model() -> Any:
+    """The model a coupon card shows: a coupon template, claimed from its claim page."""
+    from siyu.promotions.models import CouponTemplate
+
+    return CouponTemplate
 
 
-def coupon_card(coupon: Any, *, via: Via | None = None) -> dict[str, Any]:
-    if coupon_model() is None:
-        raise InvalidInput(
-            _("coupons are not available yet"), fields={"card": _("coupons are not available yet")}
-        )
-    slug = _slug(coupon)
+def card_problem(template: Any) -> str | None:
+    from siyu.promotions.selectors import card_problem as problem
+
+    return problem(template)
+
+
+def coupon_card(template: Any, *, via: Via | None = None) -> dict[str, Any]:
+    """A coupon card: the template's name and what it gives, opening its claim page."""
+    from siyu.promotions.selectors import summary
+
+    url = reverse(
+        "shop_promotions:claim", kwargs={"merchant_slug": _slug(template), "pk": template.pk}
+    )
     return {
         "type": "coupon",
-        "id": coupon.pk,
-        "title": str(getattr(coupon, "name", coupon)),
-        "subtitle": str(getattr(coupon, "description", "")),
+        "id": template.pk,
+        "title": template.name,
+        "subtitle": summary(template, template.merchant.currency),
         "image": "",
-        "price": getattr(coupon, "amount", None),
-        "url": _with_via(f"/s/{slug}/coupons/{coupon.pk}/", via),
+        "price": template.amount or None,
+        "url": _with_via(url, via),
     }
 
 
@@ -183,12 +187,12 @@ def build_card(card: Any, *, via: Via | None = None) -> dict[str, Any] | None:
         return None
     kind, pk = spec
     if kind == "coupon":
-        model = coupon_model()
-        if model is None:
-            raise card_error(_("coupons are not available yet"))
-        row = model.objects.filter(pk=pk).first()
+        row = coupon_model().objects.select_related("merchant").filter(pk=pk).first()
         if row is None:
             raise card_error(_("There is no such coupon."))
+        problem = card_problem(row)
+        if problem:
+            raise card_error(problem)
         return coupon_card(row, via=via)
     if kind == "product":
         from siyu.catalog.models import Product

@@ -32,6 +32,7 @@ urlpatterns = [
     path("j/", include("siyu.community.link_urls")),
     path("sandbox/", include("siyu.payments.sandbox_urls")),
     path("s/<slug:merchant_slug>/community/", include("siyu.community.storefront_urls")),
+    path("s/<slug:merchant_slug>/coupons/", include("siyu.promotions.storefront_urls")),
     path("s/<slug:merchant_slug>/", include("siyu.storefront.urls")),
     path("admin/", admin.site.urls),
 ]
