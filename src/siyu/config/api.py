@@ -16,6 +16,7 @@ from siyu.customers.api_crm import router as customers_crm_router
 from siyu.customers.api_segments import rules_router as auto_tag_rules_router
 from siyu.customers.api_segments import segments_router, tags_router
 from siyu.customers.storefront_api import router as storefront_account_router
+from siyu.distribution.api import router as distribution_router
 from siyu.guides.api import router as guides_router
 from siyu.inventory.api import router as inventory_router
 from siyu.marketing.api import router as marketing_router
@@ -85,6 +86,7 @@ api.add_router("/auto-tag-rules", auto_tag_rules_router)
 api.add_router("/inventory", inventory_router)
 api.add_router("/orders", orders_router)
 api.add_router("/marketing", marketing_router)
+api.add_router("/distribution", distribution_router)
 api.add_router("/payments", payments_router)
 api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
 api.add_router("/community", community_router)
