@@ -23,6 +23,7 @@ from siyu.marketing.api import router as marketing_router
 from siyu.orders.api import router as orders_router
 from siyu.payments.api import notify_router
 from siyu.payments.api import router as payments_router
+from siyu.promotions.api import router as promotions_router
 from siyu.storefront.api import router as storefront_router
 from siyu.stores.api import router as stores_router
 from siyu.stores.api import staff_router
@@ -90,6 +91,7 @@ api.add_router("/distribution", distribution_router)
 api.add_router("/payments", payments_router)
 api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
 api.add_router("/community", community_router)
+api.add_router("/promotions", promotions_router)
 api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
 api.add_router("/storefront/{merchant_slug}/community", storefront_community_router)
 api.add_router("/storefront/{merchant_slug}", storefront_router)  # customer session

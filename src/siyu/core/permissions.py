@@ -55,6 +55,8 @@ class Perm:
     DISTRIBUTION_VIEW = "distribution.view"  # distributors, bindings, the commission ledger
     DISTRIBUTION_MANAGE = "distribution.manage"  # settings, rules, approving distributors
     DISTRIBUTION_PAYOUT = "distribution.payout"  # approve, reject and pay withdrawals
+    PROMOTIONS_VIEW = "promotions.view"  # coupon templates and issued coupons
+    PROMOTIONS_MANAGE = "promotions.manage"  # create, start, pause, end; issue to a customer
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -94,6 +96,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.MARKETING_SEND,
             Perm.DISTRIBUTION_VIEW,
             Perm.DISTRIBUTION_MANAGE,
+            Perm.PROMOTIONS_VIEW,
+            Perm.PROMOTIONS_MANAGE,
         }
     ),
     # Store managers and guides work on the orders and stock of the stores they are assigned to.
@@ -147,6 +151,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.CUSTOMERS_VIEW,
             Perm.DISTRIBUTION_VIEW,
             Perm.DISTRIBUTION_PAYOUT,
+            Perm.PROMOTIONS_VIEW,
         }
     ),
 }
