@@ -24,6 +24,7 @@ from siyu.orders.api import router as orders_router
 from siyu.payments.api import notify_router
 from siyu.payments.api import router as payments_router
 from siyu.promotions.api import router as promotions_router
+from siyu.promotions.storefront_api import router as storefront_coupons_router
 from siyu.storefront.api import router as storefront_router
 from siyu.stores.api import router as stores_router
 from siyu.stores.api import staff_router
@@ -94,4 +95,5 @@ api.add_router("/community", community_router)
 api.add_router("/promotions", promotions_router)
 api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
 api.add_router("/storefront/{merchant_slug}/community", storefront_community_router)
+api.add_router("/storefront/{merchant_slug}/coupons", storefront_coupons_router)
 api.add_router("/storefront/{merchant_slug}", storefront_router)  # customer session
