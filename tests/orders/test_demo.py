@@ -22,7 +22,7 @@ from siyu.catalog.models import Sku
 from siyu.catalog.testing import make_product, make_store
 from siyu.core import clock
 from siyu.core.actors import Actor
-from siyu.core.demo import DemoContext
+from siyu.core.demo import BulkInsert, DemoContext
 from siyu.core.management.commands.demo import build_demo, planned_steps
 from siyu.core.models import DomainEvent, Merchant
 from siyu.core.permissions import Role
@@ -398,7 +398,7 @@ def test_steps_follow_the_customers():
 
 def test_a_field_without_a_default_is_reported_before_anything_is_written():
     with pytest.raises(ImproperlyConfigured, match="customer"):
-        demo._Rows(Order, ["id", "merchant_id", "number"], timezone.now())
+        BulkInsert(Order, ["id", "merchant_id", "number"], timezone.now())
 
 
 def test_times_are_written_as_django_writes_them():

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 
 from siyu.community import cards
@@ -40,7 +40,7 @@ from siyu.community.models import (
     Message,
 )
 from siyu.core import clock
-from siyu.core.demo import DemoContext
+from siyu.core.demo import DemoContext, insert_rows
 from siyu.core.models import Membership
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
@@ -276,43 +276,6 @@ MEMBER_COLUMNS = (
 SCAN_COLUMNS = ("merchant_id", "code_id", "customer_id", "group_id", "outcome", "scanned_at")
 
 
-def _insert(
-    model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """Value tuples written with ``COPY`` (PostgreSQL) or ``executemany`` (SQLite), several
-    times faster than ``bulk_create`` for tens of thousands of rows; ``columns`` are attribute
-    names. Ids are not read back."""
-    if not rows:
-        return
-    meta = model._meta
-    fields = [meta.get_field(c.removesuffix("_id")) for c in columns]
-    assert all(isinstance(f, models.Field) for f in fields)
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(str(f.column)) for f in fields if isinstance(f, models.Field))
-    marks = ", ".join(["%s"] * len(fields))
-    if connection.vendor == "postgresql":  # COPY: several times faster again
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
-    adapt = connection.ops.adapt_datetimefield_value
-    times = [i for i, f in enumerate(fields) if isinstance(f, models.DateTimeField)]
-    prepared = []
-    for row in rows:
-        values = list(row)
-        for i in times:
-            if values[i] is not None:
-                values[i] = adapt(values[i])
-        prepared.append(values)
-    with connection.cursor() as cursor:
-        for start in range(0, len(prepared), BATCH):
-            cursor.executemany(sql, prepared[start : start + BATCH])
-
-
 # --- members, scans, chat ---------------------------------------------------------
 
 
@@ -414,7 +377,7 @@ def _seat(ctx: DemoContext, plan: Plan, seats: list[Seat], now: datetime) -> Non
                 seat.joined_at,
             )
         )
-    _insert(GroupMember, MEMBER_COLUMNS, rows)
+    insert_rows(GroupMember, MEMBER_COLUMNS, rows)
     groups = [g for store_groups in plan.groups.values() for g in store_groups]
     for group in groups:
         group.member_count = counts.get(group.pk, 0)
@@ -508,7 +471,7 @@ def _scans(ctx: DemoContext, plan: Plan, seats: list[Seat], now: datetime) -> No
         if pk not in done:
             code_id = plan.guide_codes[guide_id].pk
             rows.append((merchant_id, code_id, pk, None, JoinCodeScan.Outcome.BOUND.value, since))
-    _insert(JoinCodeScan, SCAN_COLUMNS, rows)
+    insert_rows(JoinCodeScan, SCAN_COLUMNS, rows)
     counts = JoinCodeScan.objects.values("code_id").annotate(
         scans=Count("pk"), joins=Count("pk", filter=Q(outcome=JoinCodeScan.Outcome.JOINED))
     )

@@ -8,10 +8,12 @@ segments are counted.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import F
 
 from siyu.core import clock
-from siyu.core.demo import DemoContext
+from siyu.core.demo import DemoContext, insert_rows
 from siyu.core.tenancy import merchant_context
 from siyu.customers import autotag, segment_services, tags
 from siyu.customers.models import AutoTagRule, Customer, CustomerTag, Tag
@@ -22,7 +24,7 @@ TAG_GROUPS = [
     ("场景", False, [("上班族", "#d97706", 0.35), ("学生", "#7c3aed", 0.15)]),
     ("价值", False, [("高消费", "#dc2626", 0.0)]),
 ]  # fmt: skip
-BATCH = 5000
+LINK_COLUMNS = ("merchant_id", "customer_id", "tag_id", "source", "added_by", "added_at")
 
 
 def seed(ctx: DemoContext) -> None:
@@ -35,7 +37,7 @@ def seed(ctx: DemoContext) -> None:
                 made[tag_name] = tags.create_tag(actor, group=group, name=tag_name, color=color)
         ids = list(Customer.objects.values_list("pk", flat=True))
         now = clock.now()
-        links: list[CustomerTag] = []
+        links: list[tuple[int, int, int, str, str, datetime]] = []
         for _group, _exclusive, tag_specs in TAG_GROUPS:
             for tag_name, _color, share in tag_specs:
                 if not share:
@@ -43,20 +45,13 @@ def seed(ctx: DemoContext) -> None:
                 tag = made[tag_name]
                 chosen = [cid for cid in ids if rng.random() < share]
                 links += [
-                    CustomerTag(
-                        merchant=ctx.merchant,
-                        customer_id=cid,
-                        tag=tag,
-                        source=CustomerTag.Source.IMPORT,
-                        added_by="demo",
-                        added_at=now,
-                    )
+                    (ctx.merchant.pk, cid, tag.pk, CustomerTag.Source.IMPORT.value, "demo", now)
                     for cid in chosen
                 ]
                 Tag.objects.filter(pk=tag.pk).update(
                     customer_count=F("customer_count") + len(chosen)
                 )
-        CustomerTag.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+        insert_rows(CustomerTag, LINK_COLUMNS, links)
         rules = [
             ("高消费", "高消费", {"field": "spent_in_days", "days": 90, "op": "gte", "value": 50000}),
             ("新客", "新客", {"all": [

@@ -46,7 +46,7 @@ from siyu.core.tenancy import current_merchant
 from siyu.customers.models import Consent, Customer, TimelineEntry
 
 Kind = TimelineEntry.Kind
-BULK_BATCH = 1000
+BULK_BATCH = 1024  # entries per INSERT (a power of two: see record_many)
 PRUNE_BATCH = 5000
 DEFAULT_DAYS = 730
 
@@ -108,7 +108,11 @@ def record_many(
     actor: str = "",
     at: datetime | None = None,
 ) -> int:
-    """Append ``(customer_id, kind, data)`` entries of the bound merchant in bulk; the count."""
+    """Append ``(customer_id, kind, data)`` entries of the bound merchant in bulk; the count.
+
+    Multi-row INSERTs of ``BULK_BATCH`` entries (:func:`siyu.core.inserts.insert`, several
+    times less CPU than ``bulk_create``); a last part of the rows goes in statements of
+    halving sizes, so few statements are ever built."""
     merchant_id = current_merchant().pk
     when = at or clock.now()
     label = actor[:150]
@@ -127,12 +131,16 @@ def record_many(
             )
         )
         if len(batch) >= BULK_BATCH:
-            TimelineEntry.unscoped.bulk_create(batch)
+            inserts.insert(batch)
             written += len(batch)
             batch = []
-    if batch:
-        TimelineEntry.unscoped.bulk_create(batch)
-        written += len(batch)
+    size = BULK_BATCH
+    while batch:
+        while size > len(batch):
+            size //= 2
+        inserts.insert(batch[:size])
+        written += size
+        batch = batch[size:]
     return written
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 
 from siyu.core import clock
-from siyu.core.demo import DemoContext
+from siyu.core.demo import DemoContext, insert_rows
 from siyu.core.models import Membership
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
@@ -24,6 +24,7 @@ from siyu.guides.models import Material, MaterialImage, MaterialShare, Ownership
 STEPS = 4
 OWNED_SHARE = 0.35  # of customers have a guide
 BUCKETS = 12  # customers bound on 12 different days (one UPDATE per guide and day)
+CHANGE_COLUMNS = ("merchant_id", "customer_id", "to_guide_id", "kind", "state", "changed_at")
 
 MATERIALS = [
     (
@@ -75,7 +76,8 @@ def seed(ctx: DemoContext) -> None:
         now = clock.now()
         ids = list(Customer.objects.filter(owner_guide__isnull=True).values_list("pk", flat=True))
         chosen = [pk for pk in ids if ctx.rng.random() < OWNED_SHARE]
-        changes: list[OwnershipChange] = []
+        changes: list[tuple[int, int, int, str, str, datetime]] = []
+        bound = OwnershipChange.Kind.BOUND.value
         rows: list[tuple[int, int, int]] = []  # (bucket, guide index, customer id)
         for pk in chosen:
             rows.append((ctx.rng.randrange(BUCKETS), ctx.rng.randrange(len(guides)), pk))
@@ -88,17 +90,9 @@ def seed(ctx: DemoContext) -> None:
                 if not group:
                     continue
                 Customer.objects.filter(pk__in=group).update(owner_guide=guide, owner_since=when)
-                changes.extend(
-                    OwnershipChange(
-                        merchant=ctx.merchant,
-                        customer_id=pk,
-                        to_guide=guide,
-                        kind=OwnershipChange.Kind.BOUND,
-                        state="guide_card",
-                        changed_at=when,
-                    )
-                    for pk in group
-                )
+                changes += [
+                    (ctx.merchant.pk, pk, guide.pk, bound, "guide_card", when) for pk in group
+                ]
                 timeline.record_many(
                     [
                         (
@@ -111,7 +105,7 @@ def seed(ctx: DemoContext) -> None:
                     actor=str(guide.user),
                     at=when,
                 )
-        OwnershipChange.objects.bulk_create(changes, batch_size=2000)
+        insert_rows(OwnershipChange, CHANGE_COLUMNS, changes)
         ctx.advance(1)
         if len(guides) >= 2:
             _history_transfer(ctx, guides[0], guides[1], now)

@@ -25,13 +25,12 @@ from typing import Any
 from django.db import connection, transaction
 
 from siyu.core import clock
-from siyu.core.demo import DemoContext
+from siyu.core.demo import DemoContext, insert_rows
 from siyu.core.tenancy import merchant_context
 from siyu.marketing import engine, policy, services
 from siyu.marketing.models import Broadcast, Delivery, Touch
 
 STEPS = 5
-BATCH = 5000
 QUIET = (time(21, 30), time(8, 30))
 READ_SHARE = {"inbox": 0.55, "group_post": 0.4}
 CLICK_SHARE = 0.18  # of the readers
@@ -285,7 +284,7 @@ def _write(ctx: DemoContext, row: Broadcast, sent_at: datetime) -> None:
         elif pk in readers and rng.random() < CLICK_SHARE:
             clicks[pk] = sent_at + timedelta(minutes=rng.randint(1, 600))
     when = _db_time(sent_at)
-    _insert(
+    insert_rows(
         Delivery,
         DELIVERY_COLUMNS,
         [
@@ -304,7 +303,7 @@ def _write(ctx: DemoContext, row: Broadcast, sent_at: datetime) -> None:
         ],
     )
     _mark_read(ctx, {pk: messages[pk] for pk in readers})
-    _insert(
+    insert_rows(
         Touch,
         TOUCH_COLUMNS,
         [
@@ -420,7 +419,7 @@ def _mark_read(ctx: DemoContext, reads: dict[int, tuple[int, int]]) -> None:
             stale.append(pk)
     ReadState.objects.filter(pk__in=stale).delete()
     now = _db_time(clock.now())
-    _insert(
+    insert_rows(
         ReadState,
         ("merchant_id", "conversation_id", "customer_id", "last_read_message_id", "updated_at"),
         [
@@ -431,23 +430,8 @@ def _mark_read(ctx: DemoContext, reads: dict[int, tuple[int, int]]) -> None:
     )
 
 
-# --- raw inserts (thousands of rows without building model instances) ---------------------
+# --- database values ----------------------------------------------------------------------
 
 
 def _db_time(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
-
-
-def _insert(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """One parameterised INSERT run over ``rows`` (names come from the models)."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(
-                f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})",  # noqa: S608
-                rows[start : start + BATCH],
-            )

@@ -31,10 +31,10 @@ Three things the services would do are deliberately left out:
 
 Why not ``bulk_create``: measured on this machine it writes about 3,200
 orders or 10,000 timeline rows a second on SQLite (the ORM prepares every
-field of every row), which would put the demo at three minutes. ``_Rows``
-writes the same rows with one prepared ``INSERT`` per table through
-``executemany``, with every column the caller does not give filled from the
-field's default, so a field another app adds later needs no change here
+field of every row), which would put the demo at three minutes.
+:class:`siyu.core.demo.BulkInsert` writes the same rows as prepared values (multi-row
+``INSERT`` on SQLite, ``COPY`` on PostgreSQL), with every column the caller does not give
+filled from the field's default, so a field another app adds later needs no change here
 unless it has no default.
 """
 
@@ -57,7 +57,7 @@ from django.utils.translation import gettext
 
 from siyu.catalog.models import Category, Product, ProductStore, Sku
 from siyu.core import clock
-from siyu.core.demo import DemoContext
+from siyu.core.demo import BulkInsert, DemoContext, foreign_keys_checked_once
 from siyu.core.tenancy import merchant_context
 from siyu.customers.models import Customer, CustomerAddress
 from siyu.inventory import services as inventory
@@ -71,7 +71,6 @@ from siyu.payments.services import notify_url
 from siyu.stores.models import Store
 
 DEFAULT_CUSTOMERS = 20_000
-BATCH = 5_000  # rows per executemany: large enough to amortise, small enough to stream
 GATEWAY = "sandbox"
 # The same alphabet as siyu.core.ids.short_code: payment and refund numbers look alike.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -302,84 +301,6 @@ def _shipping(ctx: DemoContext, params: model.Parameters) -> model.Parameters:
 # --- writing rows fast --------------------------------------------------------------------------------
 
 
-class _Rows:
-    """A prepared ``INSERT`` of many rows of ``model_class`` through ``executemany``.
-
-    ``columns`` are the attribute names each row gives, already as database values
-    (times and JSON as text, see :class:`_Times` and :func:`_json`). Every other
-    concrete field gets its default, prepared once; a field with neither a value
-    nor a default (nor NULL) is a programming error, reported before anything runs.
-    """
-
-    def __init__(self, model_class: type[models.Model], columns: Sequence[str], now: datetime):
-        meta = model_class._meta
-        fields = {f.attname: f for f in meta.concrete_fields}
-        unknown = [c for c in columns if c not in fields]
-        if unknown:
-            raise ImproperlyConfigured(f"{model_class.__name__} has no field {unknown}")
-        names = list(columns)
-        fixed: list[Any] = []
-        for f in meta.concrete_fields:
-            if f.attname in columns or f.primary_key:
-                continue
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                value: Any = now
-            elif f.has_default():
-                value = f.get_default()
-            elif f.null:
-                value = None
-            elif f.empty_strings_allowed:  # text without a default: Django's is ""
-                value = f.get_default()
-            else:
-                raise ImproperlyConfigured(
-                    f"{model_class.__name__}.{f.name} has no default: the demo writer "
-                    f"(siyu.orders.demo) must give it a value"
-                )
-            names.append(f.attname)
-            fixed.append(f.get_db_prep_save(value, connection))
-        quote = connection.ops.quote_name
-        column_list = ", ".join(quote(str(fields[n].column)) for n in names)
-        # names from the model's meta, quoted; the values go as parameters
-        placeholders = ", ".join(["%s"] * len(names))
-        self.sql = f"INSERT INTO {quote(meta.db_table)} ({column_list}) VALUES ({placeholders})"  # noqa: S608
-        self.copy_sql = f"COPY {quote(meta.db_table)} ({column_list}) FROM STDIN"
-        self.fixed = tuple(fixed)
-
-    def write(self, rows: Iterable[tuple[Any, ...]], advance: Callable[[int], None]) -> int:
-        """Insert ``rows`` (each with the columns given, in order); answers how many."""
-        if connection.vendor == "postgresql":
-            return self._copy(rows, advance)
-        fixed = self.fixed
-        written = 0
-        batch: list[tuple[Any, ...]] = []
-        with connection.cursor() as cursor:
-            for row in rows:
-                batch.append(row + fixed)
-                if len(batch) >= BATCH:
-                    cursor.executemany(self.sql, batch)
-                    written += len(batch)
-                    advance(len(batch))
-                    batch = []
-            if batch:
-                cursor.executemany(self.sql, batch)
-                written += len(batch)
-                advance(len(batch))
-        return written
-
-    def _copy(self, rows: Iterable[tuple[Any, ...]], advance: Callable[[int], None]) -> int:
-        """PostgreSQL: ``COPY … FROM STDIN``, several times faster than INSERTs for this much."""
-        fixed = self.fixed
-        written = 0
-        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row + fixed)
-                written += 1
-                if written % BATCH == 0:
-                    advance(BATCH)
-        advance(written % BATCH)
-        return written
-
-
 def _reserve_ids(model_class: type[models.Model], count: int) -> Sequence[int]:
     """``count`` primary keys for rows written with explicit ids.
 
@@ -548,6 +469,22 @@ def _seed(ctx: DemoContext, customers: int) -> None:
     ctx.advance(1)
 
 
+# the tables the history writes (their foreign keys are checked once, at the end, on PostgreSQL)
+HISTORY_TABLES = (
+    Customer,
+    CustomerAddress,
+    Order,
+    OrderLine,
+    Payment,
+    SandboxTransaction,
+    Refund,
+    RefundLine,
+    SandboxRefund,
+    OrderRefund,
+    OrderEvent,
+)
+
+
 class _Writer:
     def __init__(
         self,
@@ -592,13 +529,14 @@ class _Writer:
         progress = _Progress(
             self.ctx.advance, _writing_steps(len(self.history.customers)), self.expected
         )
-        customer_ids = self._customers(progress)
-        self.customer_pk = customer_ids
-        addresses = self._addresses(customer_ids, progress)
-        order_ids, line_ids = self._orders(customer_ids, addresses, progress)
-        payment_ids, transaction_ids = self._payments(order_ids, progress)
-        self._refunds(order_ids, line_ids, payment_ids, transaction_ids, progress)
-        self._events(customer_ids, order_ids, line_ids, progress)
+        with foreign_keys_checked_once(HISTORY_TABLES):
+            customer_ids = self._customers(progress)
+            self.customer_pk = customer_ids
+            addresses = self._addresses(customer_ids, progress)
+            order_ids, line_ids = self._orders(customer_ids, addresses, progress)
+            payment_ids, transaction_ids = self._payments(order_ids, progress)
+            self._refunds(order_ids, line_ids, payment_ids, transaction_ids, progress)
+            self._events(customer_ids, order_ids, line_ids, progress)
         progress.finish()
 
     # customers
@@ -626,7 +564,7 @@ class _Writer:
                     times(person.last_login_at),
                 )
             )
-        _Rows(
+        BulkInsert(
             Customer,
             [
                 "id",
@@ -639,6 +577,7 @@ class _Writer:
                 "last_login_at",
             ],
             self.now,
+            times_as_text=True,
         ).write(rows, progress)
         self.phone_of = dict(zip(ids, phones, strict=True))
         self.name_of = {row[0]: row[3] for row in rows}
@@ -695,7 +634,7 @@ class _Writer:
                     added,
                 )
             )
-        _Rows(
+        BulkInsert(
             CustomerAddress,
             [
                 "id",
@@ -715,6 +654,7 @@ class _Writer:
                 "updated_at",
             ],
             self.now,
+            times_as_text=True,
         ).write(rows, progress)
         return found
 
@@ -868,7 +808,7 @@ class _Writer:
                     )
                 )
             line_ids.append(ids)
-        _Rows(
+        BulkInsert(
             Order,
             [
                 "id",
@@ -902,8 +842,9 @@ class _Writer:
                 "updated_at",
             ],
             self.now,
+            times_as_text=True,
         ).write(rows, progress)
-        _Rows(
+        BulkInsert(
             OrderLine,
             [
                 "id",
@@ -923,6 +864,7 @@ class _Writer:
                 "refunded_amount",
             ],
             self.now,
+            times_as_text=True,
         ).write(line_rows, progress)
         return order_ids, line_ids
 
@@ -1004,7 +946,7 @@ class _Writer:
                     paid_at,
                 )
             )
-        _Rows(
+        BulkInsert(
             Payment,
             [
                 "id",
@@ -1024,8 +966,9 @@ class _Writer:
                 "refunded_total",
             ],
             self.now,
+            times_as_text=True,
         ).write(payments, progress)
-        _Rows(
+        BulkInsert(
             SandboxTransaction,
             [
                 "id",
@@ -1044,6 +987,7 @@ class _Writer:
                 "completed_at",
             ],
             self.now,
+            times_as_text=True,
         ).write(sandbox, progress)
         return by_order, tx_by_order
 
@@ -1106,7 +1050,7 @@ class _Writer:
             applied.append(
                 (merchant, pk, f"refund:{number}", refund.amount, _json(line_triples), False, done)
             )
-        _Rows(
+        BulkInsert(
             Refund,
             [
                 "id",
@@ -1130,21 +1074,25 @@ class _Writer:
                 "completed_at",
             ],
             self.now,
+            times_as_text=True,
         ).write(refunds, progress)
-        _Rows(
+        BulkInsert(
             RefundLine,
             ["merchant_id", "refund_id", "order_line_id", "quantity", "amount"],
             self.now,
+            times_as_text=True,
         ).write(refund_lines, progress)
-        _Rows(
+        BulkInsert(
             SandboxRefund,
             ["merchant_id", "transaction_id", "out_refund_no", "refund_id", "amount", "created_at"],
             self.now,
+            times_as_text=True,
         ).write(sandbox, progress)
-        _Rows(
+        BulkInsert(
             OrderRefund,
             ["merchant_id", "order_id", "reference", "amount", "lines", "restocked", "created_at"],
             self.now,
+            times_as_text=True,
         ).write(applied, progress)
 
     def phone_of_order(self, order: model.SimOrder) -> str:
@@ -1207,7 +1155,7 @@ class _Writer:
                 for moment, _rank, kind, source, target, who, note, data in events:
                     yield (merchant, pk, kind, source, target, who, note, data, times(moment))
 
-        _Rows(
+        BulkInsert(
             OrderEvent,
             [
                 "merchant_id",
@@ -1221,6 +1169,7 @@ class _Writer:
                 "created_at",
             ],
             self.now,
+            times_as_text=True,
         ).write(rows(), progress)
 
     def _paid_events(
