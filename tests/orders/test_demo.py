@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import phonenumbers
 import pytest
@@ -28,7 +29,9 @@ from siyu.core.models import DomainEvent, Merchant
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_staff
+from siyu.customers import windows
 from siyu.customers.models import Customer, CustomerAddress
+from siyu.customers.segments import count_matching
 from siyu.inventory.models import StockMovement
 from siyu.orders import demo, numbers, states
 from siyu.orders.models import Order, OrderEvent, OrderLine, OrderRefund, ShippingSettings
@@ -71,6 +74,13 @@ def test_the_demo_writes_customers_and_a_year_of_orders(settings, tmp_path):
         assert CustomerAddress.objects.filter(customer__in=generated).exists()
         rule = ShippingSettings.objects.get()
         assert (rule.flat_fee, rule.free_over) == (600, 5_000)
+        # the kept order windows are built, and agree with grouping the orders
+        today = windows.local_today(clock.now(), merchant.time_zone)
+        assert windows.state_day(merchant.pk) == today
+        recent = {"field": "spent_in_days", "op": "gte", "value": 1, "days": 30}
+        kept = count_matching(recent)
+        with mock.patch.object(windows, "kept", return_value=False):
+            assert count_matching(recent) == kept > 0
     check_invariants(merchant)
 
 

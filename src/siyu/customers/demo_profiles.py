@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from siyu.core import clock, ids
 from siyu.core.demo import DemoContext, insert_rows
 from siyu.core.tenancy import merchant_context
-from siyu.customers import stats
+from siyu.customers import stats, windows
 from siyu.customers.models import Consent, Customer, CustomerIdentity, CustomerNote
 
 CITIES = (("上海", 0.88), ("苏州", 0.03), ("杭州", 0.03), ("北京", 0.02), ("南京", 0.01))
@@ -139,3 +139,4 @@ def seed(ctx: DemoContext) -> None:
         insert_rows(CustomerNote, ("merchant_id", "customer_id", "author_label", "text"), notes)
         stats.recompute_all(ctx.merchant)
         stats.score_rfm(ctx.merchant)
+        windows.rebuild(ctx.merchant)  # the order windows segments and auto-tag rules read

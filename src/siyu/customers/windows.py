@@ -284,6 +284,7 @@ def rebuild(merchant: Merchant, *, now: datetime | None = None) -> date:
         state.as_of = today
         state.rebuilt_at = clock.now()
         state.save(update_fields=["as_of", "rebuilt_at"])
+    _vacuum()
     return today
 
 
@@ -348,7 +349,21 @@ def roll(merchant: Merchant, *, now: datetime | None = None) -> int | None:
                 recomputed += len(customers)
         state.as_of = today
         state.save(update_fields=["as_of", "rebuilt_at"])
+    _vacuum()
     return recomputed
+
+
+def _vacuum() -> None:
+    """Mark the rewritten pages all-visible again (PostgreSQL, outside a transaction).
+
+    Segments read the rows by index-only scans; pages a roll or rebuild rewrote are not
+    all-visible until a vacuum, so every row read would fetch its page (530,000 heap fetches
+    and 3.5 s instead of 0.5 s for a count at Luckin's scale). Autovacuum would wait for a
+    fifth of the table to change. A vacuum reads only the pages not marked."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM {_tables()['windows']}")
 
 
 def roll_all_merchants(*, now: datetime | None = None) -> int:
