@@ -167,3 +167,24 @@ def test_expiry_marks_unused_coupons_past_their_validity(
         fresh.refresh_from_db()
         assert (old.status, fresh.status) == ("expired", "available")
         assert services.expire_due() == 0
+
+
+def test_the_expiry_job_covers_every_merchant(
+    merchant: Merchant, other_merchant: Merchant, customer: Customer
+) -> None:
+    from siyu.promotions.tasks import expire_coupons
+
+    theirs = make_customer(other_merchant)
+    coupons = []
+    for owner, holder in ((merchant, customer), (other_merchant, theirs)):
+        template = make_template(owner)
+        with merchant_context(owner):
+            coupons.append(services.claim(template.pk, holder))
+    Coupon.unscoped.filter(pk__in=[c.pk for c in coupons]).update(
+        valid_until=clock.now() - timedelta(seconds=1)
+    )
+    assert expire_coupons.call() == 2
+    assert set(
+        Coupon.unscoped.filter(pk__in=[c.pk for c in coupons]).values_list("status", flat=True)
+    ) == {"expired"}
+    assert expire_coupons.call() == 0
