@@ -173,3 +173,25 @@ def test_a_customer_who_is_not_a_distributors_customer_is_not_attributed(bound, 
     assert selectors.distributor_for_checkout(customer) is None
     assert services.bind(customer, seller.share_code) is True
     assert selectors.distributor_for_checkout(customer) == seller.pk
+
+
+def test_a_refund_consumed_before_the_payment_only_makes_the_pending_entry_smaller(bound, seller):
+    order = distributed_order(bound, seller, shop=make_shop(bound, price=3000))
+    CommissionEntry.unscoped.filter(order=order).delete()  # as if the paid event had waited
+    line = OrderLine.unscoped.get(order=order)
+    with merchant_context(bound):
+        orders.apply_refund(
+            order, lines=[(line.pk, 0, 1000)], amount=1000, restock=False, reference="EARLY"
+        )
+        assert services.sync_order_commission(order.pk, cause="EARLY") == 0  # nothing yet
+        assert services.sync_order_commission(order.pk, cause=services.PAID) == 200
+    assert ledger(order) == [(seller.pk, 1, "pending", 200, False)]
+
+
+def test_a_rule_set_after_payment_never_reaches_back_to_the_order(bound):
+    distributor = make_distributor(bound)
+    order = distributed_order(bound, distributor, shop=make_shop(bound, price=3000))
+    assert ledger(order) == []  # no rule when it was paid
+    set_default_rate(bound, 1000)
+    refund(order, 1000, "LATE")
+    assert ledger(order) == []
