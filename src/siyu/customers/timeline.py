@@ -38,6 +38,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from siyu.core import clock, inserts
 from siyu.core.audit import json_safe
@@ -302,7 +303,7 @@ def _note(data: Mapping[str, Any]) -> str:
 
 
 PROFILE_FIELD_LABELS = {
-    "name": lambda: _("name"),
+    "name": lambda: pgettext("a person's name", "name"),
     "gender": lambda: _("gender"),
     "birthday": lambda: _("birthday"),
     "city": lambda: _("city"),
