@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from siyu.core import clock
+from siyu.customers import pending_links
 
 PENDING_KEY = "siyu_distributor"  # {str(merchant id): [share code, ISO time of the tap]}
 MAX_CODE = 16
@@ -31,37 +31,23 @@ class ShareLinkMiddleware:
         return self.get_response(request)
 
     def bind(self, request: HttpRequest, merchant: object) -> None:
-        from datetime import datetime
-
         from siyu.core.tenancy import merchant_context
         from siyu.distribution.services import bind
 
         customer = getattr(request, "siyu_customer", None)
         code = request.GET.get("d", "").strip()[:MAX_CODE]
-        key = str(merchant.pk)  # type: ignore[attr-defined]
+        merchant_id = merchant.pk  # type: ignore[attr-defined]
         if code:
-            if customer is not None:
-                with merchant_context(merchant):  # type: ignore[arg-type]
-                    bind(customer, code, source="link")
+            if customer is None:
+                pending_links.remember(request, PENDING_KEY, merchant_id, code)
                 return
-            pending = request.session.get(PENDING_KEY)
-            pending = dict(pending) if isinstance(pending, dict) else {}
-            pending[key] = [code, clock.now().isoformat()]
-            request.session[PENDING_KEY] = pending
+            with merchant_context(merchant):  # type: ignore[arg-type]
+                bind(customer, code, source="link")
             return
         if customer is None:
             return
-        pending = request.session.get(PENDING_KEY)
-        if not isinstance(pending, dict) or key not in pending:
-            return
-        waiting = dict(pending)
-        entry = waiting.pop(key)
-        request.session[PENDING_KEY] = waiting
-        if not isinstance(entry, list) or len(entry) != 2:
-            return
-        try:
-            tapped_at = datetime.fromisoformat(str(entry[1]))
-        except ValueError:
-            tapped_at = clock.now()
-        with merchant_context(merchant):  # type: ignore[arg-type]
-            bind(customer, str(entry[0]), source="link", at=tapped_at)
+        waiting = pending_links.take(request, PENDING_KEY, merchant_id)
+        if waiting is not None:
+            code, tapped_at = waiting
+            with merchant_context(merchant):  # type: ignore[arg-type]
+                bind(customer, code, source="link", at=tapped_at)

@@ -10,11 +10,10 @@ tokens are ignored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 
-from siyu.core import clock
+from siyu.customers import pending_links
 
 PENDING_KEY = "siyu_via"  # {str(merchant id): [token, ISO time of the tap]}
 
@@ -35,33 +34,20 @@ class AttributionMiddleware:
 
         customer = getattr(request, "siyu_customer", None)
         token = request.GET.get("via", "")
-        key = str(merchant_id)
         if token:
             via = read_via(token)
             if via is None:
                 return
-            if customer is not None:
-                record_touch(customer, via)
+            if customer is None:
+                pending_links.remember(request, PENDING_KEY, merchant_id, token)
                 return
-            pending = request.session.get(PENDING_KEY)
-            pending = dict(pending) if isinstance(pending, dict) else {}
-            pending[key] = [token, clock.now().isoformat()]
-            request.session[PENDING_KEY] = pending
+            record_touch(customer, via)
             return
         if customer is None:
             return
-        pending = request.session.get(PENDING_KEY)
-        if not isinstance(pending, dict) or key not in pending:
-            return
-        waiting = dict(pending)
-        entry = waiting.pop(key)
-        request.session[PENDING_KEY] = waiting
-        if not isinstance(entry, list) or len(entry) != 2:
-            return
-        via = read_via(str(entry[0]))
-        try:
-            tapped_at = datetime.fromisoformat(str(entry[1]))
-        except ValueError:
-            tapped_at = clock.now()
-        if via is not None:
-            record_touch(customer, via, at=tapped_at)
+        waiting = pending_links.take(request, PENDING_KEY, merchant_id)
+        if waiting is not None:
+            token, tapped_at = waiting
+            via = read_via(token)
+            if via is not None:
+                record_touch(customer, via, at=tapped_at)
