@@ -110,6 +110,9 @@ class Order(MerchantOwned):
     pickup_code = models.CharField(_("pickup code"), max_length=8, blank=True)
     carrier = models.CharField(_("carrier"), max_length=40, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True)
+    # Why the order may not be prepared, shipped or collected yet (a code another app
+    # registered with ``services.register_hold``, e.g. a group-buy team still filling).
+    fulfilment_hold = models.CharField(_("fulfilment on hold"), max_length=40, blank=True)
     payment_deadline = models.DateTimeField(_("pay before"), null=True, blank=True)
     payment_reference = models.CharField(_("payment reference"), max_length=80, blank=True)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)

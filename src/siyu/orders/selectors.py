@@ -160,7 +160,13 @@ def staff_actions(actor: Actor, order: Order) -> list[str]:
     """The moves this staff member may make on ``order`` now (``states.Transition`` values)."""
     if not actor.can(Perm.ORDERS_FULFIL):
         return []
-    return [str(rule.transition) for rule in states.available(order, states.ActorKind.STAFF)]
+    from siyu.orders.services import HELD_TRANSITIONS
+
+    return [
+        str(rule.transition)
+        for rule in states.available(order, states.ActorKind.STAFF)
+        if not (order.fulfilment_hold and rule.transition in HELD_TRANSITIONS)
+    ]
 
 
 # --- explanations and the timeline (pages and API) -----------------------------------------------
@@ -213,6 +219,8 @@ EVENT_LABELS: dict[str, Any] = {
     "completed": gettext_lazy("Completed"),
     "cancelled": gettext_lazy("Cancelled"),
     "refunded": gettext_lazy("Refunded"),
+    "fulfilment_held": gettext_lazy("Fulfilment on hold"),
+    "fulfilment_released": gettext_lazy("Fulfilment hold lifted"),
 }
 
 

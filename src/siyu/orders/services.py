@@ -203,6 +203,9 @@ def _move(
     data: Mapping[str, Any] | None = None,
 ) -> Order:
     """Apply ``transition`` to the locked ``order``: status, fields, timeline, audit, event."""
+    if order.fulfilment_hold and transition in HELD_TRANSITIONS:
+        reason = _("This order is on hold: %(reason)s") % {"reason": hold_label(order)}
+        raise Conflict(reason, fields={"order": reason}, code="fulfilment_held")
     rule = states.require(transition, order, _kind(who))
     before = audit.snapshot(order, AUDIT_FIELDS)
     from_status = order.status
@@ -227,6 +230,71 @@ def _move(
         event_payload(order, from_status=from_status, **(data or {})),
         aggregate=order,
     )
+    return order
+
+
+# --- fulfilment holds ------------------------------------------------------------------------------
+
+# Moves a held order may not make (preparing, shipping, pickup, completion).
+HELD_TRANSITIONS = frozenset(
+    {
+        Transition.START_PREPARING,
+        Transition.SHIP,
+        Transition.MARK_READY,
+        Transition.COLLECT,
+        Transition.COMPLETE,
+    }
+)
+MAX_HOLD = 40
+HOLD_REASONS: dict[str, Any] = {}  # code → label (lazy text), registered by other apps
+HOLD_LINKS: dict[str, Any] = {}  # code → the customer's page about the hold, given the order
+
+
+def register_hold(code: str, label: Any, link: Any = None) -> None:
+    """Name a reason other apps may hold orders for (``AppConfig.ready``); ``link(order)``
+    answers the customer's page that says more (e.g. the group-buy team), or ""."""
+    HOLD_REASONS[code] = label
+    if link is not None:
+        HOLD_LINKS[code] = link
+
+
+def hold_link(order: Order) -> str:
+    """The customer's page about ``order``'s hold ("" when none)."""
+    link = HOLD_LINKS.get(order.fulfilment_hold) if order.fulfilment_hold else None
+    return str(link(order)) if link is not None else ""
+
+
+def hold_label(order: Order) -> str:
+    """Why ``order`` is held, in the active language ("" when it is not)."""
+    if not order.fulfilment_hold:
+        return ""
+    return str(HOLD_REASONS.get(order.fulfilment_hold, _("waiting for another step")))
+
+
+@transaction.atomic
+def hold_fulfilment(order: Order | int, code: str) -> Order:
+    """Keep ``order`` from being prepared, shipped or collected until ``release_fulfilment``
+    (409 ``fulfilment_held`` on those moves meanwhile). Idempotent for the same ``code``."""
+    if code not in HOLD_REASONS or len(code) > MAX_HOLD:
+        raise ValueError(f"unregistered fulfilment hold {code!r}")
+    order = _lock(order)
+    if order.fulfilment_hold == code:
+        return order
+    order.fulfilment_hold = code
+    order.save(update_fields=["fulfilment_hold", "updated_at"])
+    _record(order, None, "fulfilment_held", data={"hold": code})
+    return order
+
+
+@transaction.atomic
+def release_fulfilment(order: Order | int, code: str) -> Order:
+    """Lift the hold ``code`` from ``order`` (nothing when it holds for another or none)."""
+    order = _lock(order)
+    if order.fulfilment_hold != code:
+        return order
+    order.fulfilment_hold = ""
+    order.save(update_fields=["fulfilment_hold", "updated_at"])
+    _record(order, None, "fulfilment_released", data={"hold": code})
     return order
 
 
