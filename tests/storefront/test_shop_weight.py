@@ -103,7 +103,10 @@ def test_the_home_page_query_count_is_pinned(shop, client, django_assert_max_num
 
 
 def test_the_product_page_query_count_is_pinned(shop, client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(9):
+    # 8 for the session, customer, store, product, SKUs, images, stores and stock; then one
+    # each for a running bargain, a running group-buy, the viewer's distributor share button
+    # and the reviews: a constant number, whatever the SKUs
+    with django_assert_max_num_queries(12):
         response = client.get(f"{SHOP}/products/{shop.latte.pk}/")
     assert response.status_code == 200
 

@@ -82,6 +82,7 @@ class TemplateOut(TemplateFields):
     issued_count: int
     used_count: int
     status: str
+    starts_at: datetime | None = Field(None, description="When a `scheduled` template starts.")
     summary: str = Field(description="What it gives, in words of the request's language.")
     claim_path: str = Field(description="The storefront's claim page (coupon cards open it).")
     created_at: datetime
@@ -96,7 +97,10 @@ class TemplateOut(TemplateFields):
 
 
 class StatusIn(Schema):
-    status: Literal["active", "paused", "ended"]
+    status: Literal["active", "paused", "ended", "scheduled", "draft"]
+    starts_at: datetime | None = Field(
+        None, description="With `scheduled`: when it starts (a time in the future)."
+    )
 
 
 class IssueIn(Schema):
@@ -188,14 +192,18 @@ def update_template(request: HttpRequest, template_id: int, payload: TemplatePat
 @router.post(
     "/templates/{template_id}/status",
     response={200: TemplateOut, **ERROR_RESPONSES},
-    summary="Start, pause, resume or end a coupon template",
-    description="`active` starts a draft or resumes a paused one; `paused` stops claims and use "
-    "of its coupons; `ended` stops claims for good (issued coupons stay usable until their own "
-    "validity ends). Other moves are 409 `bad_status`.",
+    summary="Schedule, start, pause, resume or end a coupon template",
+    description="`scheduled` with `starts_at` starts a draft later (claims open then); `draft` "
+    "unschedules it; `active` starts a draft or a scheduled one now, or resumes a paused one; "
+    "`paused` stops claims and use of its coupons; `ended` stops claims for good (issued "
+    "coupons stay usable until their own validity ends). Other moves are 409 `bad_status`.",
 )
 def set_status(request: HttpRequest, template_id: int, payload: StatusIn) -> Any:
     actor = actor_of(request, Perm.PROMOTIONS_MANAGE)
-    templates_admin.set_status(actor, template_id, payload.status)
+    if payload.status == "scheduled":
+        templates_admin.schedule(actor, template_id, payload.starts_at)
+    else:
+        templates_admin.set_status(actor, template_id, payload.status)
     return _template(template_id)
 
 

@@ -49,6 +49,7 @@ class CouponTemplate(MerchantOwned):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
         ACTIVE = "active", _("Active")
         PAUSED = "paused", _("Paused")
         ENDED = "ended", _("Ended")
@@ -94,8 +95,9 @@ class CouponTemplate(MerchantOwned):
     issue_on_group_join = models.BooleanField(_("issue on joining a group"), default=False)
     issue_on_first_order = models.BooleanField(_("issue after the first order"), default=False)
     status = models.CharField(
-        _("status"), max_length=8, choices=Status.choices, default=Status.DRAFT
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     issued_count = models.PositiveIntegerField(_("issued"), default=0)
     used_count = models.PositiveIntegerField(_("used"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -115,7 +117,14 @@ class CouponTemplate(MerchantOwned):
                 name="coupon_template_amounts_valid",
             ),
         ]
-        indexes = [models.Index(fields=["merchant", "status"], name="coupon_template_status")]
+        indexes = [
+            models.Index(fields=["merchant", "status"], name="coupon_template_status"),
+            models.Index(
+                fields=["starts_at"],
+                name="coupon_template_due",
+                condition=models.Q(status="scheduled"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -164,6 +173,7 @@ class Coupon(MerchantOwned):
         verbose_name=_("order"),
     )
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    discount = models.BigIntegerField(_("discount given (fen)"), default=0)
 
     class Meta:
         verbose_name = _("coupon")
@@ -183,6 +193,7 @@ class Coupon(MerchantOwned):
         indexes = [
             models.Index(fields=["merchant", "customer", "status"], name="coupon_customer_status"),
             models.Index(fields=["status", "valid_until"], name="coupon_expiry"),
+            models.Index(fields=["template", "status"], name="coupon_template_use"),
         ]
 
     def __str__(self) -> str:

@@ -56,8 +56,9 @@ class OfferError(ValueError):
 class NotApplicable(ValueError):
     """A *strict* coupon the cart does not qualify for: its note says why."""
 
-    def __init__(self, note: Note) -> None:
+    def __init__(self, note: Note, code: str = "") -> None:
         self.note = note
+        self.code = code  # the refusing adjuster's code, when it says
         super().__init__(note.key)
 
 
@@ -129,7 +130,7 @@ class CouponOffer:
             )
         if refusal is not None:
             if self.strict:
-                raise NotApplicable(refusal)
+                raise NotApplicable(refusal, self.code)
             return [Adjustment(0, refusal)]
         if self.kind == "free_shipping":
             return [

@@ -18,16 +18,16 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from siyu.core import clock, events
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.tenancy import current_merchant
 from siyu.customers.models import Customer
-from siyu.orders.pricing import describe
 from siyu.promotions import events as promotion_events
 from siyu.promotions.models import Coupon, CouponTemplate
-from siyu.promotions.offers import CouponOffer, NotApplicable, category_subtrees
+from siyu.promotions.offers import CouponOffer, category_subtrees
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 12
@@ -68,6 +68,10 @@ def audience_problem(template: CouponTemplate, customer: Customer) -> str | None
 
 def claim_problem(template: CouponTemplate, now: datetime) -> str | None:
     """Why nobody can claim ``template`` now, or None (quantity is checked by the claim)."""
+    if template.status == CouponTemplate.Status.SCHEDULED and template.starts_at is not None:
+        return _("Claims open on %(when)s.") % {
+            "when": formats.date_format(timezone.localtime(template.starts_at), "Y-m-d H:i")
+        }
     if template.status != CouponTemplate.Status.ACTIVE:
         return _("This coupon is not available.")
     ended = template.valid_until is not None and template.valid_until <= now
@@ -204,7 +208,7 @@ def usable_coupon(customer: Customer, coupon_id: object, *, now: datetime | None
         raise _refuse(_("This coupon has expired."))
     if coupon.valid_from > now:
         raise _refuse(_("This coupon cannot be used yet."))
-    if coupon.template.status in (CouponTemplate.Status.PAUSED, CouponTemplate.Status.DRAFT):
+    if coupon.template.status not in (CouponTemplate.Status.ACTIVE, CouponTemplate.Status.ENDED):
         raise _refuse(_("This coupon cannot be used at the moment."))
     return coupon
 
@@ -260,43 +264,31 @@ def cart_view(
 ) -> Any:
     """The customer's cart priced with the coupon (``InvalidInput`` on ``coupon_id`` when it
     does not apply: not theirs, used, expired, threshold not met, nothing eligible)."""
-    from siyu.orders import selectors as order_selectors
+    from siyu.promotions import checkout as offers_checkout
 
-    adjusters = [apply(customer, coupon_id).offer] if coupon_id is not None else []
-    try:
-        return order_selectors.cart_view(
-            customer, fulfilment=fulfilment, store_id=store_id, adjusters=adjusters
-        )
-    except NotApplicable as refused:
-        raise _refuse(describe(refused.note)) from None
-
-
-@transaction.atomic
-def checkout(customer: Customer, *, coupon_id: int | None, **placing: Any) -> Any:
-    """Place an order (``siyu.orders.services.checkout`` with ``placing``), with the coupon
-    ``coupon_id`` taken off and marked used in the order's transaction. A coupon that does
-    not apply is ``InvalidInput`` on ``coupon_id`` and nothing is written."""
-    from siyu.orders import services as order_services
-
-    if coupon_id is None:
-        return order_services.checkout(customer, **placing)
-    applied = apply(customer, coupon_id)
-    try:
-        order = order_services.checkout(customer, adjusters=[applied.offer], **placing)
-    except NotApplicable as refused:
-        raise _refuse(describe(refused.note)) from None
-    discount = sum(
-        d["amount"] for d in order.pricing.get("discounts", []) if d["code"] == applied.offer.code
+    return offers_checkout.cart_view(
+        customer,
+        choices=offers_checkout.Choices(coupon_id=coupon_id),
+        fulfilment=fulfilment,
+        store_id=store_id,
     )
-    mark_used(applied, order, discount)
-    return order
+
+
+def checkout(customer: Customer, *, coupon_id: int | None, **placing: Any) -> Any:
+    """Place an order with the coupon ``coupon_id`` (see :mod:`siyu.promotions.checkout`,
+    which also takes points and activity prices)."""
+    from siyu.promotions import checkout as offers_checkout
+
+    return offers_checkout.checkout(
+        customer, choices=offers_checkout.Choices(coupon_id=coupon_id), **placing
+    )
 
 
 def mark_used(applied: Applied, order: Any, discount: int) -> None:
     """Mark the coupon used on ``order`` in the caller's (the order's) transaction."""
     now = clock.now()
     changed = Coupon.objects.filter(pk=applied.coupon.pk, status=Coupon.Status.AVAILABLE).update(
-        status=Coupon.Status.USED, order=order, used_at=now
+        status=Coupon.Status.USED, order=order, used_at=now, discount=discount
     )
     if not changed:
         raise _refuse(_("This coupon has been used."))
@@ -329,7 +321,8 @@ def give_back(order_id: int) -> list[Coupon]:
         coupon.status = Coupon.Status.AVAILABLE if valid else Coupon.Status.EXPIRED
         coupon.order = None
         coupon.used_at = None
-        coupon.save(update_fields=["status", "order", "used_at"])
+        coupon.discount = 0
+        coupon.save(update_fields=["status", "order", "used_at", "discount"])
         CouponTemplate.objects.filter(pk=coupon.template_id).update(used_count=F("used_count") - 1)
         events.emit(
             current_merchant(),

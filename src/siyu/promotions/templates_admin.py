@@ -21,6 +21,7 @@ from siyu.core.actors import Actor
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.money import MAX_AMOUNT
 from siyu.core.permissions import Perm
+from siyu.core.tenancy import current_merchant
 from siyu.customers.models import Customer
 from siyu.promotions import services
 from siyu.promotions.models import MAX_PER_CUSTOMER, MAX_VALID_DAYS, Coupon, CouponTemplate
@@ -62,10 +63,12 @@ EDITABLE_WHEN_STARTED = frozenset(
     }
 )
 MOVES: dict[str, tuple[str, ...]] = {
-    T.Status.ACTIVE: (T.Status.DRAFT, T.Status.PAUSED),
+    T.Status.ACTIVE: (T.Status.DRAFT, T.Status.SCHEDULED, T.Status.PAUSED),
     T.Status.PAUSED: (T.Status.ACTIVE,),
-    T.Status.ENDED: (T.Status.DRAFT, T.Status.ACTIVE, T.Status.PAUSED),
+    T.Status.ENDED: (T.Status.DRAFT, T.Status.SCHEDULED, T.Status.ACTIVE, T.Status.PAUSED),
+    T.Status.DRAFT: (T.Status.SCHEDULED,),  # unschedule
 }
+NOT_STARTED = (T.Status.DRAFT, T.Status.SCHEDULED)
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
@@ -172,7 +175,8 @@ def snapshot(template: CouponTemplate) -> dict[str, Any]:
     data = {name: getattr(template, name) for name in FIELDS}
     for name in ("valid_from", "valid_until"):
         data[name] = data[name].isoformat() if data[name] else None
-    return {**data, "status": template.status, "remaining": template.remaining}
+    starts = template.starts_at.isoformat() if template.starts_at else None
+    return {**data, "status": template.status, "remaining": template.remaining, "starts_at": starts}
 
 
 DEFAULTS: dict[str, Any] = {
@@ -227,7 +231,7 @@ def update_template(actor: Actor, template_id: int, data: Mapping[str, Any]) -> 
     template = _locked(template_id)
     before = snapshot(template)
     changes = {k: v for k, v in data.items() if k in FIELDS}
-    if template.status != T.Status.DRAFT:
+    if template.status not in NOT_STARTED:
         frozen = sorted(set(changes) - EDITABLE_WHEN_STARTED)
         if frozen:
             reason = _("Cannot change once the coupon has started.")
@@ -253,7 +257,8 @@ def update_template(actor: Actor, template_id: int, data: Mapping[str, Any]) -> 
 
 @transaction.atomic
 def set_status(actor: Actor, template_id: int, status: str) -> CouponTemplate:
-    """Start (``active``), pause, resume or end a template. Ended is final."""
+    """Start (``active``), pause, resume or end a template; ``draft`` unschedules a scheduled
+    one. Ended is final."""
     actor.require(Perm.PROMOTIONS_MANAGE)
     if status not in MOVES:
         reason = _("One of: %(values)s.") % {"values": ", ".join(MOVES)}
@@ -277,7 +282,9 @@ def set_status(actor: Actor, template_id: int, status: str) -> CouponTemplate:
         raise InvalidInput(reason, fields={"valid_until": reason})
     before = snapshot(template)
     template.status = status
-    template.save(update_fields=["status", "updated_at"])
+    if status in (T.Status.ACTIVE, T.Status.DRAFT):
+        template.starts_at = None if status == T.Status.DRAFT else template.starts_at
+    template.save(update_fields=["status", "starts_at", "updated_at"])
     audit.record(
         actor, f"promotions.template.{status}", template, before=before, after=snapshot(template)
     )
@@ -307,3 +314,64 @@ def issue(actor: Actor, template_id: int, customer_id: int, *, client_key: str =
             after={"template_id": template_id, "customer_id": customer_id, "code": coupon.code},
         )
     return coupon
+
+
+@transaction.atomic
+def schedule(actor: Actor, template_id: int, starts_at: Any) -> CouponTemplate:
+    """Start a draft (or move a scheduled template) at ``starts_at``, a time in the future;
+    :func:`start_due` starts it then. Claims are refused until it starts."""
+    actor.require(Perm.PROMOTIONS_MANAGE)
+    now = clock.now()
+    if not isinstance(starts_at, datetime) or starts_at.tzinfo is None:
+        reason = _("Give the date and time it starts.")
+        raise InvalidInput(reason, fields={"starts_at": reason})
+    if starts_at <= now:
+        reason = _("Give a time in the future (or start it now).")
+        raise InvalidInput(reason, fields={"starts_at": reason})
+    template = _locked(template_id)
+    if template.status not in NOT_STARTED:
+        raise Conflict(
+            _("A %(from)s coupon cannot become %(to)s.")
+            % {"from": template.get_status_display(), "to": T.Status.SCHEDULED.label},
+            code="bad_status",
+        )
+    ends = template.valid_until if template.validity == T.Validity.DATES else None
+    if ends is not None and ends <= starts_at:
+        reason = _("Its validity ends before it would start.")
+        raise InvalidInput(reason, fields={"starts_at": reason})
+    before = snapshot(template)
+    template.status, template.starts_at = T.Status.SCHEDULED, starts_at
+    template.save(update_fields=["status", "starts_at", "updated_at"])
+    audit.record(
+        actor, "promotions.template.scheduled", template, before=before, after=snapshot(template)
+    )
+    return template
+
+
+def start_due(now: datetime | None = None) -> int:
+    """Start the bound merchant's scheduled templates whose time has come (the scheduler's job;
+    each start is its own transaction, audited as the system)."""
+    now = now or clock.now()
+    due = list(
+        T.objects.filter(status=T.Status.SCHEDULED, starts_at__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    started = 0
+    for pk in due:
+        with transaction.atomic():
+            template = T.objects.select_for_update().filter(pk=pk).first()
+            if template is None or template.status != T.Status.SCHEDULED:
+                continue  # started or unscheduled by staff meanwhile
+            before = snapshot(template)
+            template.status = T.Status.ACTIVE
+            template.save(update_fields=["status", "updated_at"])
+            audit.record(
+                Actor.system(current_merchant()),
+                "promotions.template.active",
+                template,
+                before=before,
+                after=snapshot(template),
+            )
+            started += 1
+    return started

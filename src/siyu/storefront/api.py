@@ -25,13 +25,14 @@ from siyu.core.errors import InvalidInput, NotFound
 from siyu.customers import selectors as customer_selectors
 from siyu.customers.apikit import CUSTOMER_AUTH, customer_of
 from siyu.customers.models import Customer
+from siyu.loyalty import checkout as loyalty_checkout
 from siyu.marketing.attribution import checkout_attribution
 from siyu.orders import selectors as order_selectors
 from siyu.orders import services as order_services
 from siyu.orders.models import Order
 from siyu.payments import services as payment_services
 from siyu.payments.models import Payment, Refund
-from siyu.promotions import services as promotion_services
+from siyu.promotions import checkout as offers_checkout
 from siyu.storefront import selectors
 from siyu.stores.models import Store
 
@@ -184,9 +185,19 @@ class ShopCartOut(Schema):
     problems: dict[str, str] = Field(description="Problems of the store or fulfilment chosen.")
 
 
+class ShopPointsQuoteOut(Schema):
+    balance: int = Field(description="My points that can be spent now.")
+    max_points: int = Field(description="The most points this order can use (whole points).")
+    fen_per_point: int = Field(description="What one point is worth, fen.")
+    max_amount: int = Field(description="max_points × fen_per_point, fen.")
+
+
 class ShopPreviewOut(ShopCartOut):
     address_id: int | None
     can_place: bool = Field(description="Whether placing the order now would be accepted.")
+    points_quote: ShopPointsQuoteOut | None = Field(
+        None, description="How many of my points this order could use."
+    )
 
 
 class ShopCartQuery(Schema):
@@ -209,6 +220,7 @@ class ShopPreviewIn(Schema):
     store_id: int | None = None
     address_id: int | None = None
     coupon_id: int | None = Field(None, description="One of my available coupons.")
+    points: int = Field(0, description="Points to redeem (0: none); see `points_quote`.")
 
 
 class ShopOrderItemIn(Schema):
@@ -226,6 +238,11 @@ class ShopOrderIn(Schema):
     note: str = Field("", description="For the store, at most 200 characters.")
     coupon_id: int | None = Field(
         None, description="One of my available coupons; it is used by this order."
+    )
+    points: int = Field(
+        0,
+        description="Points to redeem (0: none); they are spent by this order and come back "
+        "when it is cancelled unpaid or refunded (in proportion).",
     )
 
 
@@ -709,8 +726,11 @@ def preview_cart(
         except NotFound:
             errors["address_id"] = _("Unknown address.")
     store_id = payload.store_id if payload.fulfilment == "pickup" else None
-    view = promotion_services.cart_view(
-        customer, coupon_id=payload.coupon_id, fulfilment=payload.fulfilment, store_id=store_id
+    view = offers_checkout.cart_view(
+        customer,
+        choices=offers_checkout.Choices(coupon_id=payload.coupon_id, points=payload.points),
+        fulfilment=payload.fulfilment,
+        store_id=store_id,
     )
     errors.update(view.problems)
     if errors:
@@ -719,6 +739,7 @@ def preview_cart(
     needs = "store_id" if payload.fulfilment == "pickup" else "address_id"
     chosen = store_id if payload.fulfilment == "pickup" else payload.address_id
     answer["address_id"] = payload.address_id
+    answer["points_quote"] = loyalty_checkout.quote_for(customer, view.priced)
     answer["can_place"] = view.can_check_out and chosen is not None
     if chosen is None:
         answer["problems"] = {
@@ -746,9 +767,9 @@ def preview_cart(
 )
 def place_order(request: HttpRequest, merchant_slug: MerchantSlug, payload: ShopOrderIn) -> Any:
     customer = _customer(request)
-    order = promotion_services.checkout(
+    order = offers_checkout.checkout(
         customer,
-        coupon_id=payload.coupon_id,
+        choices=offers_checkout.Choices(coupon_id=payload.coupon_id, points=payload.points),
         fulfilment=payload.fulfilment,
         store_id=payload.store_id,
         address_id=payload.address_id,

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from siyu.catalog.models import Sku
 from siyu.core import clock
-from siyu.core.errors import DomainError, InvalidInput
+from siyu.core.errors import DomainError
 from siyu.core.models import Merchant
 from siyu.customers import phones
 from siyu.customers import selectors as customer_selectors
@@ -33,6 +33,8 @@ from siyu.orders import services as order_services
 from siyu.orders.models import Order
 from siyu.payments import gateways
 from siyu.payments import services as payment_services
+from siyu.promotions import checkout as offers_checkout
+from siyu.promotions import checkout_page
 from siyu.storefront import selectors, store_choice
 from siyu.storefront.views import as_int, chosen_store, position_of, product_page
 from siyu.storefront.views_account import _customer, _merchant, _url, customer_required
@@ -282,10 +284,14 @@ def checkout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
     errors: dict[str, str] = {}
     message = ""
     status = 200
-    if request.method == "POST":
+    # "update" re-prices the page with the coupon and points chosen (no order is placed)
+    placing = request.method == "POST" and "update" not in request.POST
+    wish = checkout_page.read_wish(data, first_view=request.method != "POST")
+    if placing:
         try:
-            order = order_services.checkout(
+            order = offers_checkout.checkout(
                 customer,
+                choices=wish.choices(),
                 fulfilment=fulfilment,
                 store_id=store_id if fulfilment == PICKUP else None,
                 address_id=address_id if fulfilment == DELIVERY else None,
@@ -309,19 +315,22 @@ def checkout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
             elif chosen is not None:
                 store_id = chosen.pk
     lines = _checkout_lines(customer, items, fulfilment, store_id)
-    preview = None
-    try:
-        preview = order_selectors.checkout_preview(
-            customer,
-            fulfilment=fulfilment,
-            store_id=store_id if fulfilment == PICKUP else None,
-            address_id=address_id if fulfilment == DELIVERY else None,
-            items=items,
-            note=note if len(note) <= 200 else "",
-        )
-    except InvalidInput as exc:
-        for name, reason in exc.fields.items():
-            if name.startswith("items.") or request.method == "POST" or name == "items":
+    offers = checkout_page.price(
+        customer,
+        wish,
+        currency=merchant.currency,
+        fulfilment=fulfilment,
+        store_id=store_id if fulfilment == PICKUP else None,
+        address_id=address_id if fulfilment == DELIVERY else None,
+        items=items,
+        note=note if len(note) <= 200 else "",
+    )
+    preview = offers.preview
+    for name, reason in offers.errors.items():
+        errors.setdefault(name, reason)
+    if offers.failure is not None:
+        for name, reason in offers.failure.fields.items():
+            if name.startswith("items.") or placing or name == "items":
                 errors.setdefault(name, reason)
     if preview is not None:
         for name, reason in preview.shortages.items():
@@ -356,6 +365,7 @@ def checkout(request: HttpRequest, merchant_slug: str) -> HttpResponse:
             "address_form": _inline_address_form(customer),
             "note": note,
             "preview": preview,
+            "offers": offers,
             "priced": preview.priced if preview is not None else None,
             "figures": selectors.priced_figures(preview.priced) if preview else [],
             "goods": goods,
