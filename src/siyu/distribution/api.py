@@ -291,3 +291,7 @@ class PayIn(Schema):
 def pay_withdrawal(request: HttpRequest, withdrawal_id: int, body: PayIn) -> Any:
     actor = actor_of(request, Perm.DISTRIBUTION_PAYOUT)
     return services.pay_withdrawal(actor, withdrawal_id, reference=body.reference)
+
+
+# Shopping guides' commission: /guide-commission/… (registered on this router by the module).
+from siyu.distribution import guide_api  # noqa: E402, F401

@@ -223,6 +223,14 @@ class CommissionEntry(MerchantOwned):
 
     Earned = pending + reversed; settled = settled + reversed from settled; pending
     balance = earned − settled (docs/distribution.md).
+
+    Settlement writes a million of them in one ``INSERT … SELECT`` (bench_distribution), so
+    the rows are kept light, as chat messages are: the merchant, distributor, order and line
+    have no database constraint (every entry is written from rows read in the same
+    transaction, and the ORM's ``PROTECT`` still refuses to delete what an entry points to;
+    a constraint's check locked every order row, dirtying the whole orders table) and no
+    index of their own (the composite indexes below start with them), and settled entries
+    stay out of ``commission_kind_order``.
     """
 
     class Kind(models.TextChoices):
@@ -230,9 +238,34 @@ class CommissionEntry(MerchantOwned):
         SETTLED = "settled", pgettext_lazy("commission", "Settled")
         REVERSED = "reversed", pgettext_lazy("commission", "Reversed")
 
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="entries")
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
-    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        "core.Merchant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # commission_distributor, commission_kind_order start with it
+    )
+    distributor = models.ForeignKey(
+        Distributor,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_constraint=False,
+        db_index=False,  # commission_distributor (merchant, distributor, kind)
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # commission_order
+    )
+    order_line = models.ForeignKey(
+        "orders.OrderLine",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the unique (order_line, level, …) indexes start with it
+    )
     level = models.PositiveSmallIntegerField(_("level"), default=1)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     amount = models.BigIntegerField(_("amount (fen)"))
@@ -282,7 +315,11 @@ class CommissionEntry(MerchantOwned):
         ]
         indexes = [
             models.Index(fields=["merchant", "distributor", "kind"], name="commission_distributor"),
-            models.Index(fields=["merchant", "kind", "order"], name="commission_kind_order"),
+            models.Index(
+                fields=["merchant", "kind", "order"],
+                condition=models.Q(kind__in=["pending", "reversed"]),
+                name="commission_kind_order",
+            ),
             models.Index(fields=["order"], name="commission_order"),
         ]
 
@@ -330,3 +367,146 @@ class Withdrawal(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.amount} ({self.status})"
+
+
+# --- shopping guides' commission (docs/distribution.md, "Shopping guides' commission") ---------
+
+
+class WithdrawalKey(MerchantOwned):
+    """The client key of a distributor's withdrawal request from the storefront: a retried
+    request (a double tap, a resent form) answers the withdrawal its first request made."""
+
+    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
+    client_key = models.CharField(max_length=64)
+    withdrawal = models.OneToOneField(Withdrawal, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("withdrawal key")
+        verbose_name_plural = _("withdrawal keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["distributor", "client_key"], name="withdrawal_client_key_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.client_key
+
+
+class GuideCommissionRule(MerchantOwned):
+    """What a shopping guide earns on the orders attributed to them (``Order.guide_id``): the
+    merchant's default, a category's (and its subcategories') or a product's, like
+    :class:`CommissionRule` but separate from the distributors' rates."""
+
+    Scope = CommissionRule.Scope
+    Kind = CommissionRule.Kind
+
+    scope = models.CharField(_("applies to"), max_length=10, choices=CommissionRule.Scope.choices)
+    category = models.ForeignKey(
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=CommissionRule.Kind.choices)
+    rate_bp = models.PositiveIntegerField(_("rate (basis points)"), default=0)
+    fixed_fen = models.PositiveBigIntegerField(_("amount per unit (fen)"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("guide commission rule")
+        verbose_name_plural = _("guide commission rules")
+        ordering = ["scope", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant"],
+                condition=models.Q(scope="default"),
+                name="guide_rule_default_once",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "category"],
+                condition=models.Q(scope="category"),
+                name="guide_rule_category_once",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "product"],
+                condition=models.Q(scope="product"),
+                name="guide_rule_product_once",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="default", category__isnull=True, product__isnull=True)
+                    | models.Q(scope="category", category__isnull=False, product__isnull=True)
+                    | models.Q(scope="product", category__isnull=True, product__isnull=False)
+                ),
+                name="guide_rule_scope_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate_bp__lte=10_000), name="guide_rule_rate_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"guide {self.scope} {self.kind}"
+
+
+class GuideCommissionEntry(MerchantOwned):
+    """One line of the shopping guides' commission ledger. Append-only, like
+    :class:`CommissionEntry`: ``pending`` (+) when the order is paid, ``reversed`` (−) on a
+    refund, ``settled`` (+) once the order completed more than the settlement delay ago."""
+
+    Kind = CommissionEntry.Kind
+
+    guide = models.ForeignKey(
+        "core.Membership", on_delete=models.PROTECT, related_name="+", verbose_name=_("guide")
+    )
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=CommissionEntry.Kind.choices)
+    amount = models.BigIntegerField(_("amount (fen)"))
+    from_settled = models.BooleanField(default=False)
+    rule_kind = models.CharField(max_length=8, blank=True)
+    rate_bp = models.PositiveIntegerField(default=0)
+    fixed_fen = models.PositiveBigIntegerField(default=0)
+    quantity = models.PositiveIntegerField(default=0)
+    base_amount = models.BigIntegerField(default=0)
+    key = models.CharField(max_length=100, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("guide commission entry")
+        verbose_name_plural = _("guide commission entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_line", "key"],
+                condition=models.Q(key__isnull=False),
+                name="guide_entry_key_once",
+            ),
+            models.UniqueConstraint(
+                fields=["order_line"],
+                condition=models.Q(kind="pending"),
+                name="guide_entry_pending_once",
+            ),
+            models.UniqueConstraint(
+                fields=["order_line"],
+                condition=models.Q(kind="settled"),
+                name="guide_entry_settled_once",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="pending", amount__gte=0)
+                    | models.Q(kind="reversed", amount__lte=0)
+                    | models.Q(kind="settled")
+                ),
+                name="guide_entry_sign",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "guide", "kind"], name="guide_entry_guide"),
+            models.Index(fields=["merchant", "kind", "order"], name="guide_entry_kind_order"),
+            models.Index(fields=["order"], name="guide_entry_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"guide {self.kind} {self.amount} ({self.order_line_id})"

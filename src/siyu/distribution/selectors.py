@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from siyu.catalog.models import Category, Product
 from siyu.core.tenancy import current_merchant
@@ -15,6 +18,7 @@ from siyu.customers.models import Customer
 from siyu.distribution import commission
 from siyu.distribution.models import (
     Binding,
+    BindingChange,
     CommissionEntry,
     CommissionRule,
     DistributionSettings,
@@ -180,3 +184,217 @@ def withdrawals_csv(status: str | None = None) -> str:
             ]
         )
     return out.getvalue()
+
+
+# --- the console: overview, lists, the ledger export ---------------------------------------------
+
+KFACTOR_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The distribution overview's numbers (money in fen)."""
+
+    distributors: int  # approved
+    applied: int  # waiting for a decision
+    bound_customers: int
+    attributed_orders: int  # paid orders with a distributor
+    attributed_sales: int  # what they paid, net of refunds
+    pending: int  # earned, not yet settled
+    settled: int  # settled, net of refunds after settlement
+    reversed: int  # taken back by refunds (a positive number)
+    withdrawn: int  # paid out
+    new_customers: int  # first bound to a distributor in the last KFACTOR_DAYS days
+    active_distributors: int  # approved, with a new customer or an order in that window
+    k_factor: float | None  # new_customers / active_distributors
+
+
+def overview(now: datetime) -> Overview:
+    from siyu.orders.models import Order
+
+    since = now - timedelta(days=KFACTOR_DAYS)
+    statuses = {
+        row["status"]: row["n"]
+        for row in Distributor.objects.order_by().values("status").annotate(n=Count("id"))
+    }
+    orders = Order.objects.filter(distributor_id__isnull=False, paid_at__isnull=False).aggregate(
+        n=Count("id"),
+        sales=Sum(F("total") - F("refunded_total"), default=0),
+    )
+    sums = CommissionEntry.objects.aggregate(
+        earned=Sum("amount", filter=Q(kind__in=[Kind.PENDING, Kind.REVERSED]), default=0),
+        settled=Sum(
+            "amount",
+            filter=Q(kind=Kind.SETTLED) | Q(kind=Kind.REVERSED, from_settled=True),
+            default=0,
+        ),
+        reversed=Sum("amount", filter=Q(kind=Kind.REVERSED), default=0),
+    )
+    withdrawn = Withdrawal.objects.filter(status=Withdrawal.Status.PAID).aggregate(
+        n=Sum("amount", default=0)
+    )["n"]
+    new_customers = BindingChange.objects.filter(
+        from_distributor__isnull=True, at__gte=since
+    ).values("customer_id")
+    new_count = new_customers.distinct().count()
+    approved = Distributor.objects.filter(status=Distributor.Status.APPROVED)
+    recent_orders = Order.objects.filter(paid_at__gte=since, distributor_id__isnull=False)
+    active = approved.filter(
+        Q(pk__in=BindingChange.objects.filter(at__gte=since).values("to_distributor_id"))
+        | Q(pk__in=recent_orders.values("distributor_id"))
+    ).count()
+    earned, settled = int(sums["earned"]), int(sums["settled"])
+    return Overview(
+        distributors=statuses.get(Distributor.Status.APPROVED, 0),
+        applied=statuses.get(Distributor.Status.APPLIED, 0),
+        bound_customers=Binding.objects.count(),
+        attributed_orders=int(orders["n"]),
+        attributed_sales=int(orders["sales"]),
+        pending=earned - settled,
+        settled=settled,
+        reversed=-int(sums["reversed"]),
+        withdrawn=int(withdrawn),
+        new_customers=new_count,
+        active_distributors=active,
+        k_factor=round(new_count / active, 2) if active else None,
+    )
+
+
+@dataclass(frozen=True)
+class MonthCommission:
+    month: date
+    earned: int  # pending entries written that month
+    settled: int  # settled entries written that month
+    reversed: int  # reversals written that month (a positive number)
+
+
+def commission_by_month(now: datetime, months: int = 12) -> list[MonthCommission]:
+    """The last ``months`` months (the current time zone's), oldest first, empty ones too."""
+    local_now = timezone.localtime(now)
+    first = date(local_now.year, local_now.month, 1)
+    starts = [first]
+    for _n in range(months - 1):
+        previous = starts[-1] - timedelta(days=1)
+        starts.append(date(previous.year, previous.month, 1))
+    starts.reverse()
+    begin = timezone.make_aware(datetime.combine(starts[0], time.min))
+    rows = (
+        CommissionEntry.objects.filter(created_at__gte=begin)
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values("month", "kind")
+        .annotate(total=Sum("amount"))
+    )
+    found: dict[tuple[date, str], int] = {}
+    for row in rows:
+        month = row["month"]
+        key = month.date() if isinstance(month, datetime) else month
+        found[(key, row["kind"])] = int(row["total"] or 0)
+    return [
+        MonthCommission(
+            month=m,
+            earned=found.get((m, Kind.PENDING), 0),
+            settled=found.get((m, Kind.SETTLED), 0),
+            reversed=-found.get((m, Kind.REVERSED), 0),
+        )
+        for m in starts
+    ]
+
+
+def distributors(search: str = "", status: str = "") -> QuerySet[Distributor]:
+    """Distributors for the console list, newest applications first, with their counts."""
+    rows = Distributor.objects.select_related("customer", "invited_by").annotate(
+        bound=Count("bindings", distinct=True)
+    )
+    if status:
+        rows = rows.filter(status=status)
+    text = search.strip()
+    if text:
+        rows = rows.filter(
+            Q(share_code__iexact=text)
+            | Q(customer__phone__icontains=text)
+            | Q(customer__name__icontains=text)
+        )
+    return rows.order_by("-applied_at", "-id")
+
+
+@dataclass(frozen=True)
+class EntryFilters:
+    distributor: Distributor | None = None
+    kind: str = ""
+    order_number: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def entries(filters: EntryFilters) -> QuerySet[CommissionEntry]:
+    """Ledger entries, newest first; dates are whole days of the current time zone."""
+    rows = CommissionEntry.objects.select_related("distributor", "order").order_by(
+        "-created_at", "-id"
+    )
+    if filters.distributor is not None:
+        rows = rows.filter(distributor=filters.distributor)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.order_number:
+        rows = rows.filter(order__number=filters.order_number.strip())
+    if filters.since:
+        rows = rows.filter(
+            created_at__gte=timezone.make_aware(datetime.combine(filters.since, time.min))
+        )
+    if filters.until:
+        rows = rows.filter(
+            created_at__lt=timezone.make_aware(
+                datetime.combine(filters.until + timedelta(days=1), time.min)
+            )
+        )
+    return rows
+
+
+LEDGER_CSV_HEADER = [
+    "entry_id",
+    "created_at",
+    "distributor_id",
+    "share_code",
+    "order_number",
+    "order_line_id",
+    "level",
+    "kind",
+    "amount_fen",
+    "amount_yuan",
+    "from_settled",
+]
+
+
+def _yuan(amount: int) -> str:
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    return f"{sign}{amount // 100}.{amount % 100:02d}"
+
+
+def entries_csv(filters: EntryFilters) -> Iterator[str]:
+    """The filtered ledger as CSV lines, oldest first (times in the current time zone)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(LEDGER_CSV_HEADER)
+    yield out.getvalue()
+    rows = entries(filters).order_by("created_at", "id")
+    for e in rows.iterator(chunk_size=2000):
+        out.seek(0)
+        out.truncate()
+        writer.writerow(
+            [
+                e.pk,
+                timezone.localtime(e.created_at).isoformat(),
+                e.distributor_id,
+                e.distributor.share_code,
+                e.order.number,
+                e.order_line_id,
+                e.level,
+                e.kind,
+                e.amount,
+                _yuan(e.amount),
+                "yes" if e.from_settled else "no",
+            ]
+        )
+        yield out.getvalue()

@@ -1,14 +1,12 @@
 """State changes of distribution. Each is one transaction; events go out in it.
 
+This module holds settings, distributors, bindings and rules; the ledger (pay/refund sync,
+settlement) lives in :mod:`siyu.distribution.ledger` and withdrawals in
+:mod:`siyu.distribution.withdrawals`. Every public name stays importable from here.
+
 * Settings, rules and decisions on distributors are staff changes: they take an
   :class:`Actor`, check ``distribution.manage`` and are audited.
 * :func:`bind` is the one way a customer gets a distributor, by the merchant's policy.
-* :func:`sync_order_commission` brings an order's ledger to what its lines earn now (the
-  outbox consumers call it on paid and refund events); :func:`settle_due` settles, in one
-  set-based statement per merchant, the commission of orders completed more than the
-  settlement delay ago. Both take the merchant's settings row lock (``FOR UPDATE``), so a
-  refund's reversal knows whether its line was settled.
-* Withdrawals lock the distributor row, so two requests at once cannot overdraw.
 """
 
 from __future__ import annotations
@@ -18,18 +16,18 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from siyu.core import audit, clock, events
 from siyu.core.actors import Actor
 from siyu.core.errors import Conflict, InvalidInput, NotFound
-from siyu.core.models import Merchant
 from siyu.core.permissions import Perm
-from siyu.core.tenancy import current_merchant, merchant_context
+from siyu.core.tenancy import current_merchant
 from siyu.customers.models import Customer
-from siyu.distribution import commission, payouts, selectors
 from siyu.distribution import events as distribution_events
+from siyu.distribution import selectors
+from siyu.distribution.locks import is_int, locked_settings
 from siyu.distribution.models import (
     Binding,
     BindingChange,
@@ -37,15 +35,12 @@ from siyu.distribution.models import (
     CommissionRule,
     DistributionSettings,
     Distributor,
-    Withdrawal,
 )
-from siyu.orders.models import Order, OrderLine
 
 Kind = CommissionEntry.Kind
 Status = Distributor.Status
 SHARE_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 SHARE_CODE_LENGTH = 8
-PAID = "paid"  # the cause of the first entries of an order
 MAX_SECOND_LEVEL_BP = 10_000
 SETTINGS_LIMITS: dict[str, tuple[int, int]] = {
     "protection_days": (1, 3650),
@@ -61,22 +56,8 @@ SETTINGS_CHOICES: dict[str, Any] = {
 SETTINGS_FIELDS = (*SETTINGS_BOOLEANS, *SETTINGS_CHOICES, *SETTINGS_LIMITS)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _locked_settings() -> DistributionSettings:
-    """The merchant's settings row, created if missing, locked until the transaction ends."""
-    merchant = current_merchant()
-    found = DistributionSettings.objects.select_for_update().first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            DistributionSettings.objects.create(merchant=merchant)
-    except IntegrityError:
-        pass  # another transaction created it at the same moment
-    return DistributionSettings.objects.select_for_update().get()
+_is_int = is_int
+_locked_settings = locked_settings
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -398,346 +379,38 @@ def delete_rule(actor: Actor, rule_id: int) -> None:
     events.emit(current_merchant(), distribution_events.RULE_CHANGED, payload)
 
 
-# --- the ledger --------------------------------------------------------------------------------
+# --- the ledger and withdrawals (re-exported: this module is the facade) -----------------------
 
-
-def _first_entries(
-    order: Order, lines: list[OrderLine], settings_row: DistributionSettings
-) -> list[tuple[Distributor, commission.Basis]]:
-    """Who earns what on a just-paid order (empty when nobody does)."""
-    if order.distributor_id is None:
-        return []
-    distributor = (
-        Distributor.objects.select_related("invited_by").filter(pk=order.distributor_id).first()
-    )
-    if distributor is None or distributor.status != Status.APPROVED:
-        return []
-    if distributor.customer_id == order.customer_id and not settings_row.self_purchase:
-        return []
-    inviter = distributor.invited_by
-    second = (
-        settings_row.second_level_rate_bp
-        if settings_row.second_level
-        and inviter is not None
-        and inviter.status == Status.APPROVED
-        and inviter.customer_id != order.customer_id
-        else None
-    )
-    paths = selectors.category_paths(line.product_id_snapshot for line in lines)
-    found = commission.bases(
-        [
-            commission.Line(
-                line.pk,
-                line.product_id_snapshot,
-                line.quantity,
-                line.line_total,
-                paths.get(line.product_id_snapshot, ()),
-            )
-            for line in lines
-        ],
-        selectors.rule_set(),
-        second_level_bp=second or None,
-    )
-    return [(distributor if basis.level == 1 else inviter, basis) for basis in found]  # type: ignore[misc]
-
-
-def sync_order_commission(order_id: int, *, cause: str) -> int:
-    """Bring the ledger of ``order_id`` to what its lines earn now; the fen appended.
-
-    On the first call after payment it writes the pending entries (the basis fixed then);
-    afterwards it appends a reversal for every line and level whose refunds took some of it
-    back, keyed by ``cause`` (a refund's reference). Idempotent: a replay finds nothing to
-    change, and the unique keys stop a duplicate even if two calls race."""
-    with transaction.atomic():
-        settings_row = _locked_settings()
-        order = Order.objects.filter(pk=order_id).first()
-        if order is None or order.paid_at is None:
-            return 0
-        lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
-        by_line = {line.pk: line for line in lines}
-        entries = list(CommissionEntry.objects.filter(order=order))
-        now = clock.now()
-        new: list[CommissionEntry] = []
-        if not entries:
-            if cause != PAID:  # a rule added later never reaches back to old orders
-                return 0
-            for distributor, basis in _first_entries(order, lines, settings_row):
-                line = by_line[basis.line_id]
-                new.append(
-                    CommissionEntry(
-                        merchant_id=order.merchant_id,
-                        distributor=distributor,
-                        order=order,
-                        order_line=line,
-                        level=basis.level,
-                        kind=Kind.PENDING,
-                        amount=commission.commission(basis, line.refunded_amount),
-                        rule_kind=basis.kind,
-                        rate_bp=basis.rate_bp,
-                        fixed_fen=basis.fixed_fen,
-                        quantity=basis.quantity,
-                        base_amount=basis.paid,
-                        key="paid",
-                        created_at=now,
-                    )
-                )
-        else:
-            accrued: dict[tuple[int, int], int] = {}
-            settled: set[tuple[int, int]] = set()
-            for e in entries:
-                slot = (e.order_line_id, e.level)
-                if e.kind == Kind.SETTLED:
-                    settled.add(slot)
-                else:
-                    accrued[slot] = accrued.get(slot, 0) + e.amount
-            for e in entries:
-                if e.kind != Kind.PENDING:
-                    continue
-                slot = (e.order_line_id, e.level)
-                basis = commission.Basis(
-                    e.order_line_id,
-                    e.level,
-                    e.rule_kind,
-                    e.rate_bp,
-                    e.fixed_fen,
-                    e.quantity,
-                    e.base_amount,
-                )
-                delta = commission.adjustment(
-                    basis, by_line[e.order_line_id].refunded_amount, accrued[slot]
-                )
-                if delta < 0:
-                    new.append(
-                        CommissionEntry(
-                            merchant_id=order.merchant_id,
-                            distributor_id=e.distributor_id,
-                            order=order,
-                            order_line_id=e.order_line_id,
-                            level=e.level,
-                            kind=Kind.REVERSED,
-                            amount=delta,
-                            from_settled=slot in settled,
-                            key=f"refund:{cause}"[:100],
-                            created_at=now,
-                        )
-                    )
-        if not new:
-            return 0
-        CommissionEntry.objects.bulk_create(new)
-        total = sum(e.amount for e in new)
-        events.emit(
-            current_merchant(),
-            distribution_events.COMMISSION_RECORDED,
-            {
-                "order_id": order.pk,
-                "number": order.number,
-                "cause": cause,
-                "amount": total,
-                "entries": [
-                    [e.distributor_id, e.order_line_id, e.level, e.kind, e.amount] for e in new
-                ],
-            },
-            aggregate=order,
-        )
-        return total
-
-
-SETTLE_SQL = """
-INSERT INTO distribution_commissionentry (
-    merchant_id, distributor_id, order_id, order_line_id, level, kind, amount, from_settled,
-    rule_kind, rate_bp, fixed_fen, quantity, base_amount, key, created_at
+from siyu.distribution.ledger import (  # noqa: E402
+    PAID,
+    SETTLE_SQL,
+    settle_due,
+    settle_merchant,
+    sync_order_commission,
 )
-SELECT e.merchant_id, e.distributor_id, e.order_id, e.order_line_id, e.level, 'settled',
-       SUM(e.amount), %s, '', 0, 0, 0, 0, NULL, %s
-FROM distribution_commissionentry e
-JOIN orders_order o ON o.id = e.order_id
-WHERE e.merchant_id = %s
-  AND e.kind IN ('pending', 'reversed')
-  AND o.status = 'completed'
-  AND o.completed_at <= %s
-  AND NOT EXISTS (
-      SELECT 1 FROM distribution_commissionentry s
-      WHERE s.order_line_id = e.order_line_id AND s.level = e.level AND s.kind = 'settled'
-  )
-GROUP BY e.merchant_id, e.distributor_id, e.order_id, e.order_line_id, e.level
-"""
+from siyu.distribution.withdrawals import (  # noqa: E402
+    approve_withdrawal,
+    pay_withdrawal,
+    reject_withdrawal,
+    request_withdrawal,
+)
 
-
-def settle_merchant(merchant: Merchant, now: datetime | None = None) -> int:
-    """Settle the bound merchant's commission of orders completed more than the settlement
-    delay before ``now``: one ``settled`` entry per order line and level, in one statement.
-    The number of entries written."""
-    now = now or clock.now()
-    with merchant_context(merchant), transaction.atomic():
-        settings_row = _locked_settings()
-        cutoff = now - timedelta(days=settings_row.settlement_delay_days)
-        ops = connection.ops
-        with connection.cursor() as cursor:
-            cursor.execute(
-                SETTLE_SQL,
-                [
-                    False,
-                    ops.adapt_datetimefield_value(now),
-                    merchant.pk,
-                    ops.adapt_datetimefield_value(cutoff),
-                ],
-            )
-            count = max(cursor.rowcount, 0)
-        if count:
-            events.emit(
-                merchant,
-                distribution_events.COMMISSION_SETTLED,
-                {"count": count, "completed_before": cutoff},
-            )
-        return count
-
-
-def settle_due(now: datetime | None = None) -> int:
-    """Settle every merchant's due commission (the hourly job); the entries written."""
-    merchant_ids = (
-        CommissionEntry.unscoped.filter(kind=Kind.PENDING).values_list("merchant_id", flat=True)
-    ).distinct()
-    total = 0
-    for merchant in Merchant.objects.filter(pk__in=merchant_ids):
-        total += settle_merchant(merchant, now)
-    return total
-
-
-# --- withdrawals -------------------------------------------------------------------------------
-
-
-def _withdrawal_payload(w: Withdrawal) -> dict[str, Any]:
-    return {
-        "id": w.pk,
-        "distributor_id": w.distributor_id,
-        "amount": w.amount,
-        "status": w.status,
-        "payout_method": w.payout_method,
-        "reference": w.reference,
-    }
-
-
-@transaction.atomic
-def request_withdrawal(distributor_id: int, amount: int) -> Withdrawal:
-    """A distributor asks for ``amount`` fen of their settled commission.
-
-    Locks the distributor row (``FOR UPDATE``), so concurrent requests are checked one
-    after the other against the balance: never more than is available."""
-    distributor = Distributor.objects.select_for_update().filter(pk=distributor_id).first()
-    if distributor is None:
-        raise NotFound(_("Not found."))
-    if distributor.status != Status.APPROVED:
-        raise Conflict(_("Only an approved distributor can withdraw."), code="distributor_status")
-    minimum = selectors.settings_of().minimum_withdrawal
-    available = selectors.balances(distributor).available
-    if not _is_int(amount) or amount < minimum:
-        problem = _("At least %(n)d fen.") % {"n": minimum}
-    elif amount > available:
-        problem = _("At most %(n)d fen (settled and not yet withdrawn).") % {"n": max(available, 0)}
-    else:
-        problem = ""
-    if problem:
-        raise InvalidInput(_("The withdrawal was not requested."), fields={"amount": problem})
-    w = Withdrawal.objects.create(
-        merchant=current_merchant(),
-        distributor=distributor,
-        amount=amount,
-        requested_at=clock.now(),
-    )
-    events.emit(
-        current_merchant(),
-        distribution_events.WITHDRAWAL_REQUESTED,
-        _withdrawal_payload(w),
-        aggregate=w,
-    )
-    return w
-
-
-def _locked_withdrawal(withdrawal_id: int) -> Withdrawal:
-    w = Withdrawal.objects.select_for_update().filter(pk=withdrawal_id).first()
-    if w is None:
-        raise NotFound(_("Not found."))
-    return w
-
-
-def _decide_withdrawal(actor: Actor, w: Withdrawal, status: str, reason: str) -> Withdrawal:
-    before = audit.snapshot(w, ["status", "reason"])
-    w.status = status
-    w.reason = reason
-    w.decided_at = clock.now()
-    w.decided_by = actor.label[:150]
-    w.save(update_fields=["status", "reason", "decided_at", "decided_by"])
-    audit.record(
-        actor,
-        f"distribution.withdrawal.{status}",
-        w,
-        before=before,
-        after=audit.snapshot(w, ["status", "reason"]),
-    )
-    events.emit(
-        current_merchant(),
-        distribution_events.WITHDRAWAL_DECIDED,
-        _withdrawal_payload(w),
-        aggregate=w,
-    )
-    return w
-
-
-@transaction.atomic
-def approve_withdrawal(actor: Actor, withdrawal_id: int) -> Withdrawal:
-    actor.require(Perm.DISTRIBUTION_PAYOUT)
-    w = _locked_withdrawal(withdrawal_id)
-    if w.status == Withdrawal.Status.APPROVED:
-        return w
-    if w.status != Withdrawal.Status.REQUESTED:
-        raise Conflict(_("Only a requested withdrawal can be approved."), code="withdrawal_status")
-    return _decide_withdrawal(actor, w, Withdrawal.Status.APPROVED, "")
-
-
-@transaction.atomic
-def reject_withdrawal(actor: Actor, withdrawal_id: int, reason: str) -> Withdrawal:
-    """Reject a requested or approved (not yet paid) withdrawal: its amount is available again."""
-    actor.require(Perm.DISTRIBUTION_PAYOUT)
-    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
-        raise InvalidInput(
-            _("The withdrawal was not rejected."), fields={"reason": _("1–200 characters.")}
-        )
-    w = _locked_withdrawal(withdrawal_id)
-    if w.status == Withdrawal.Status.REJECTED:
-        return w
-    if w.status not in (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED):
-        raise Conflict(_("A paid withdrawal cannot be rejected."), code="withdrawal_status")
-    return _decide_withdrawal(actor, w, Withdrawal.Status.REJECTED, reason.strip())
-
-
-@transaction.atomic
-def pay_withdrawal(actor: Actor, withdrawal_id: int, *, reference: str) -> Withdrawal:
-    """Pay an approved withdrawal through the payout adapter and record its reference."""
-    actor.require(Perm.DISTRIBUTION_PAYOUT)
-    w = _locked_withdrawal(withdrawal_id)
-    if w.status == Withdrawal.Status.PAID:
-        return w
-    if w.status != Withdrawal.Status.APPROVED:
-        raise Conflict(_("Approve the withdrawal before paying it."), code="withdrawal_status")
-    adapter = payouts.adapter()
-    result = adapter.pay(
-        payouts.PayoutRequest(w.pk, w.distributor_id, w.amount, current_merchant().currency),
-        reference=reference,
-    )
-    before = audit.snapshot(w, ["status", "reference"])
-    w.status = Withdrawal.Status.PAID
-    w.payout_method = adapter.name
-    w.reference = result.reference
-    w.paid_at = clock.now()
-    w.save(update_fields=["status", "payout_method", "reference", "paid_at"])
-    audit.record(
-        actor,
-        "distribution.withdrawal.paid",
-        w,
-        before=before,
-        after=audit.snapshot(w, ["status", "reference"]),
-    )
-    events.emit(
-        current_merchant(), distribution_events.WITHDRAWAL_PAID, _withdrawal_payload(w), aggregate=w
-    )
-    return w
+__all__ = [
+    "DECISIONS",
+    "PAID",
+    "SETTINGS_FIELDS",
+    "SETTLE_SQL",
+    "apply",
+    "approve_withdrawal",
+    "bind",
+    "decide",
+    "delete_rule",
+    "pay_withdrawal",
+    "reject_withdrawal",
+    "request_withdrawal",
+    "set_rule",
+    "settle_due",
+    "settle_merchant",
+    "sync_order_commission",
+    "update_settings",
+]
