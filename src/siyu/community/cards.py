@@ -30,7 +30,7 @@ from siyu.core.errors import InvalidInput
 
 VIA_SALT = "siyu.via"
 VIA_MAX_AGE = 30 * 24 * 3600  # seconds
-CARD_TYPES = ("product", "coupon", "store", "order")
+CARD_TYPES = ("product", "coupon", "store", "order", "bargain", "groupbuy")
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,14 @@ def build_card(card: Any, *, via: Via | None = None) -> dict[str, Any] | None:
     if spec is None:
         return None
     kind, pk = spec
+    if kind == "bargain":  # "help me cut": built by the bargain app from its row
+        from siyu.bargain.cards import card_for
+
+        return card_for(pk, with_via=lambda url: _with_via(url, via), error=card_error)
+    if kind == "groupbuy":  # "join my team": built by the groupbuy app from the team's row
+        from siyu.groupbuy.cards import card_for as team_card_for
+
+        return team_card_for(pk, with_via=lambda url: _with_via(url, via), error=card_error)
     if kind == "coupon":
         row = coupon_model().objects.select_related("merchant").filter(pk=pk).first()
         if row is None:

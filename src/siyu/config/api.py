@@ -5,6 +5,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from siyu.bargain.api import router as bargain_router
+from siyu.bargain.storefront_api import router as storefront_bargain_router
 from siyu.catalog.api import router as catalog_router
 from siyu.community.api import router as community_router
 from siyu.community.storefront_api import router as storefront_community_router
@@ -17,14 +19,21 @@ from siyu.customers.api_segments import rules_router as auto_tag_rules_router
 from siyu.customers.api_segments import segments_router, tags_router
 from siyu.customers.storefront_api import router as storefront_account_router
 from siyu.distribution.api import router as distribution_router
+from siyu.distribution.storefront_api import router as storefront_distributor_router
+from siyu.groupbuy.api import router as groupbuy_router
+from siyu.groupbuy.storefront_api import router as storefront_groupbuy_router
 from siyu.guides.api import router as guides_router
 from siyu.inventory.api import router as inventory_router
+from siyu.loyalty.api import router as loyalty_router
+from siyu.loyalty.storefront_api import router as storefront_loyalty_router
 from siyu.marketing.api import router as marketing_router
 from siyu.orders.api import router as orders_router
 from siyu.payments.api import notify_router
 from siyu.payments.api import router as payments_router
 from siyu.promotions.api import router as promotions_router
 from siyu.promotions.storefront_api import router as storefront_coupons_router
+from siyu.referrals.api import router as referrals_router
+from siyu.referrals.storefront_api import router as storefront_referrals_router
 from siyu.storefront.api import router as storefront_router
 from siyu.stores.api import router as stores_router
 from siyu.stores.api import staff_router
@@ -93,7 +102,16 @@ api.add_router("/payments", payments_router)
 api.add_router("/payments/notify", notify_router)  # gateways call it; verified by signature
 api.add_router("/community", community_router)
 api.add_router("/promotions", promotions_router)
+api.add_router("/loyalty", loyalty_router)
+api.add_router("/referrals", referrals_router)
+api.add_router("/groupbuy", groupbuy_router)
+api.add_router("/bargain", bargain_router)
 api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
 api.add_router("/storefront/{merchant_slug}/community", storefront_community_router)
 api.add_router("/storefront/{merchant_slug}/coupons", storefront_coupons_router)
+api.add_router("/storefront/{merchant_slug}/distributor", storefront_distributor_router)
+api.add_router("/storefront/{merchant_slug}/points", storefront_loyalty_router)
+api.add_router("/storefront/{merchant_slug}/invite", storefront_referrals_router)
+api.add_router("/storefront/{merchant_slug}/groupbuy", storefront_groupbuy_router)
+api.add_router("/storefront/{merchant_slug}/bargain", storefront_bargain_router)
 api.add_router("/storefront/{merchant_slug}", storefront_router)  # customer session

@@ -64,6 +64,10 @@ INSTALLED_APPS = [
     "siyu.marketing",
     "siyu.promotions",
     "siyu.distribution",
+    "siyu.loyalty",
+    "siyu.referrals",
+    "siyu.groupbuy",
+    "siyu.bargain",
     "siyu.web",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -90,6 +94,7 @@ MIDDLEWARE = [
     "siyu.customers.middleware.StorefrontMiddleware",
     "siyu.marketing.middleware.AttributionMiddleware",
     "siyu.distribution.middleware.ShareLinkMiddleware",
+    "siyu.referrals.middleware.InviteMiddleware",
     "siyu.core.middleware.IdempotencyMiddleware",
 ]
 

@@ -134,3 +134,16 @@ def seed(ctx: DemoContext) -> None:
             f"{LOGIN_NOTE} (/s/{ctx.merchant.slug}/login/)",
         )
     )
+
+
+def finish(ctx: DemoContext) -> None:
+    """Once every generator has run: the customers' statistics, RFM scores and kept order
+    windows computed again from the orders. Generators after the year's history (coupons,
+    group-buys, bargains) place, pay and refund orders through the real services, whose
+    events the worker has not delivered yet."""
+    from siyu.customers import stats, windows
+
+    with merchant_context(ctx.merchant):
+        stats.recompute_all(ctx.merchant)
+        stats.score_rfm(ctx.merchant)
+        windows.rebuild(ctx.merchant)

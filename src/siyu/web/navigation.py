@@ -84,8 +84,36 @@ NAV: list[tuple[str | Promise, list[NavItem]]] = [
                 "marketing:",
                 "send",
             ),
-            NavItem(_("Promotions"), None, None, "", "tag"),
-            NavItem(_("Distribution"), None, None, "", "share"),
+            NavItem(
+                _("Coupons"),
+                "promotions:template_list",
+                Perm.PROMOTIONS_VIEW,
+                "promotions:",
+                "tag",
+            ),
+            NavItem(
+                _("Group-buys"), "groupbuy:activity_list", Perm.PROMOTIONS_VIEW, "groupbuy:", "team"
+            ),
+            NavItem(
+                _("Bargains"), "bargain:activity_list", Perm.PROMOTIONS_VIEW, "bargain:", "scissors"
+            ),
+            NavItem(
+                _("Points and tiers"),
+                "loyalty:overview",
+                Perm.PROMOTIONS_VIEW,
+                "loyalty:",
+                "star",
+            ),
+            NavItem(
+                _("Referrals"), "referrals:overview", Perm.PROMOTIONS_VIEW, "referrals:", "invite"
+            ),
+            NavItem(
+                _("Distribution"),
+                "distribution:overview",
+                Perm.DISTRIBUTION_VIEW,
+                "distribution:",
+                "share",
+            ),
             NavItem(_("Live rooms"), None, None, "", "live"),
             NavItem(_("Analytics"), None, None, "", "chart"),
         ],

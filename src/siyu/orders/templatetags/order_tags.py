@@ -63,3 +63,23 @@ def actor_text(label: str) -> str:
     if label.startswith("customer "):
         return gettext("Customer")
     return label
+
+
+@register.filter
+def hold_text(order: Any) -> str:
+    """The line "Fulfilment on hold: <why>" (``services.register_hold``), translated."""
+    from django.utils.translation import gettext
+
+    from siyu.orders.services import hold_label
+
+    if not getattr(order, "fulfilment_hold", ""):
+        return ""
+    return gettext("Fulfilment on hold: %(reason)s") % {"reason": hold_label(order)}
+
+
+@register.filter
+def hold_link(order: Any) -> str:
+    """The customer's page about the order's hold (``services.register_hold``), or ""."""
+    from siyu.orders.services import hold_link as link
+
+    return link(order) if getattr(order, "fulfilment_hold", "") else ""

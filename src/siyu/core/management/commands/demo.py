@@ -1,7 +1,8 @@
 """``siyu demo``: build a believable demo merchant in SQLite and serve it.
 
 The demo is a Shanghai coffee-and-bakery chain. Each app that has a
-``siyu/<app>/demo.py`` (``STEPS`` and ``seed(ctx)``) adds its part, in the
+``siyu/<app>/demo.py`` (``STEPS`` and ``seed(ctx)``, and optionally ``finish(ctx)``, run once
+every generator has seeded) adds its part, in the
 dependency order of :data:`DEMO_APPS`, under one progress bar. A demo that
 already exists in the data directory is served as it is (``--reset`` rebuilds
 it). The logins are printed, and kept in ``demo-logins.json`` beside the
@@ -55,12 +56,16 @@ DEMO_APPS = [
     "webhooks",
     "inventory",
     "customers",
-    "promotions",
-    "distribution",
     "orders",
     "community",
     "guides",
     "marketing",
+    "promotions",
+    "loyalty",
+    "referrals",
+    "distribution",
+    "groupbuy",
+    "bargain",
     "live",
     "analytics",
 ]
@@ -155,6 +160,12 @@ def build_demo(
                 planned += planned_steps(module, options)
                 if bar.n < planned:  # a generator that reported less still ends its share
                     bar.update(planned - bar.n)
+            # what must see every generator's data (statistics kept from the orders)
+            for app, module in modules:
+                finish = getattr(module, "finish", None)
+                if finish is not None:
+                    bar.set_description(f"demo: {app} (finishing)")
+                    finish(ctx)
         bar.set_description("demo")
     return merchant, ctx.logins, time.monotonic() - started
 
