@@ -10,6 +10,7 @@ TEAM_OPENED = "groupbuy.team.opened"
 TEAM_SUCCEEDED = "groupbuy.team.succeeded"
 TEAM_FAILED = "groupbuy.team.failed"
 MEMBER_JOINED = "groupbuy.member.joined"
+MEMBER_LEFT = "groupbuy.member.left"
 
 
 def register() -> None:
@@ -43,6 +44,15 @@ def register() -> None:
         _(
             "A paid customer took a seat in a team (`activity_id`, `team_id`, `member_id`, "
             "`customer_id`, `order_id`, `seat`, `is_leader`, `is_new_customer`, `distributor_id`)."
+        ),
+    )
+    register_event_type(
+        MEMBER_LEFT,
+        _("Group-buy member left"),
+        _(
+            "A seated member's order was refunded in full while their team was still filling: "
+            "the seat is free again (`activity_id`, `team_id`, `member_id`, `customer_id`, "
+            "`order_id`, `seats_taken`, `leader_id`)."
         ),
     )
 

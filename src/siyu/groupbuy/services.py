@@ -422,6 +422,18 @@ def _lock_seating(activity_id: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEATING_LOCK_SPACE + activity_id])
 
 
+def _recheck_new_customer(member: Member, paid_at: datetime) -> None:
+    """A joiner was new when they ordered; if another order of theirs was paid before this
+    one, they are not any more and lead a team of their own instead of joining."""
+    earlier = Order.objects.filter(customer_id=member.customer_id, paid_at__lt=paid_at).exclude(
+        pk=member.order_id
+    )
+    if earlier.exists():
+        member.is_new_customer = False
+        member.wanted_team = None
+        member.save(update_fields=["is_new_customer", "wanted_team"])
+
+
 @transaction.atomic
 def seat_paid(order_id: int) -> Member | None:
     """Seat the payer of a paid group-buy order (None for other orders, or when another
@@ -445,6 +457,8 @@ def seat_paid(order_id: int) -> Member | None:
         return member
     now = clock.now()
     activity = GroupBuy.objects.get(pk=member.activity_id)
+    if activity.new_customers_only and member.wanted_team_id is not None:
+        _recheck_new_customer(member, paid[0])
     _lock_seating(activity.pk)
     team = _seat_in_some_team(activity, member, now)
     if team is None:
