@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "siyu.referrals",
     "siyu.groupbuy",
     "siyu.bargain",
+    "siyu.analytics",
     "siyu.web",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -1,0 +1,181 @@
+"""The analytics app's tables: facts about a merchant's history, from Siyu and from imports.
+
+Analytics reads its own fact tables, never the operational ones directly, so history a
+merchant brings from its old system and Siyu's own orders are measured the same way
+(ADR 0007). Siyu's events keep the facts current; ``siyu import`` writes imported history
+into the same tables with ``source = "import"``.
+
+* ``Sale`` — one paid order: who, when (``placed_at`` and the merchant's local ``day``), what
+  was paid and refunded (fen, or the currency's minor unit), and where it came from (store,
+  channel, group, guide, distributor, campaign, live room). A Siyu order is keyed by
+  ``order_id``, an imported one by ``external_id``; both unique per merchant, so writing a
+  sale again updates it (idempotent re-import, replayed events).
+* ``ActiveDay`` — a customer was active on a day: ordered, messaged, visited or joined (bit
+  flags), one row per merchant, customer and day. MAU/WAU/DAU count these.
+* ``GroupSpan`` — a customer's membership of a community group, from ``joined_at`` to
+  ``left_at`` (open while a member). ``group_id`` names a Siyu group; imported memberships of
+  groups Siyu never had carry ``group_key`` only.
+* ``ReferralLink`` — an inviter brought an invitee at ``invited_at`` (from the referrals app, a
+  distributor binding, or imported), with the activity it came through when known.
+* ``ImportRun`` — one ``siyu import`` (CLI or API): kind, file, counts, progress and the
+  validation report (row, field, reason).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from siyu.core.tenancy import MerchantOwned
+
+
+class Source(models.TextChoices):
+    SIYU = "siyu", _("Siyu")
+    IMPORT = "import", _("Imported")
+
+
+class Sale(MerchantOwned):
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SIYU)
+    order_id = models.BigIntegerField(null=True, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    customer_id = models.BigIntegerField()
+    placed_at = models.DateTimeField()
+    day = models.DateField()  # placed_at in the merchant's time zone
+    amount = models.BigIntegerField()  # paid, minor units of the merchant's currency
+    refunded = models.BigIntegerField(default=0)
+    store_id = models.BigIntegerField(null=True, blank=True)
+    channel = models.CharField(max_length=24, blank=True)
+    group_id = models.BigIntegerField(null=True, blank=True)
+    guide_id = models.BigIntegerField(null=True, blank=True)
+    distributor_id = models.BigIntegerField(null=True, blank=True)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    live_room_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sale")
+        verbose_name_plural = _("sales")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "order_id"],
+                condition=models.Q(order_id__isnull=False),
+                name="sale_order_once",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="sale_external_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount__gte=0, refunded__gte=0, refunded__lte=models.F("amount")
+                ),
+                name="sale_refund_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "day"], name="sale_merchant_day"),
+            models.Index(
+                fields=["merchant", "customer_id", "placed_at"], name="sale_customer_time"
+            ),
+        ]
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.refunded
+
+
+class ActiveDay(MerchantOwned):
+    ORDERED = 1
+    MESSAGED = 2
+    VISITED = 4
+    JOINED = 8
+
+    customer_id = models.BigIntegerField()
+    day = models.DateField()
+    kinds = models.PositiveSmallIntegerField(default=0)  # bit flags above
+
+    class Meta:
+        verbose_name = _("active day")
+        verbose_name_plural = _("active days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "day", "customer_id"], name="active_day_once"
+            )
+        ]
+
+
+class GroupSpan(MerchantOwned):
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SIYU)
+    customer_id = models.BigIntegerField()
+    group_id = models.BigIntegerField(null=True, blank=True)
+    group_key = models.CharField(max_length=64, blank=True)  # imported group's own id
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("group membership span")
+        verbose_name_plural = _("group membership spans")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "customer_id", "group_id", "group_key", "joined_at"],
+                name="group_span_once",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["merchant", "customer_id", "joined_at"], name="group_span_customer"
+            ),
+        ]
+
+
+class ReferralLink(MerchantOwned):
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SIYU)
+    inviter_id = models.BigIntegerField()
+    invitee_id = models.BigIntegerField()
+    invited_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, blank=True)  # referral, distributor, groupbuy, bargain
+    activity_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("referral link")
+        verbose_name_plural = _("referral links")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "invitee_id"], name="referral_link_once")
+        ]
+        indexes = [models.Index(fields=["merchant", "inviter_id"], name="referral_link_inviter")]
+
+
+class ImportRun(MerchantOwned):
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        ORDERS = "orders", _("Orders")
+        MEMBERSHIPS = "memberships", _("Group memberships")
+        REFERRALS = "referrals", _("Referrals")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_format = models.CharField(max_length=8, blank=True)  # csv, jsonl
+    rows_read = models.BigIntegerField(default=0)
+    rows_written = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    report = models.JSONField(default=list, blank=True)  # [{row, field, reason}], first 1,000
+    error = models.CharField(max_length=400, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+        ordering = ["-created_at", "-id"]
