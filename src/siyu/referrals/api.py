@@ -19,7 +19,7 @@ from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.permissions import Perm
 from siyu.customers.models import Customer
 from siyu.customers.phones import masked_e164
-from siyu.referrals import selectors, services_programme
+from siyu.referrals import selectors, services, services_programme
 from siyu.referrals.models import Referral, ReferralProgramme
 
 router = Router(tags=["referrals"])
@@ -138,6 +138,7 @@ class ReferralFilters(Schema):
     reason: Reason | None = Field(None, description="Blocked ones with this reason.")
     inviter_id: int | None = None
     invitee_id: int | None = None
+    reward_failed: bool = Field(False, description="Only those with a reward not issued.")
 
 
 class ReferralResultsQuery(Schema):
@@ -249,6 +250,19 @@ def set_status(request: HttpRequest, payload: ReferralStatusIn) -> Any:
 def list_referrals(request: HttpRequest, filters: Query[ReferralFilters]) -> Any:
     actor_of(request, Perm.PROMOTIONS_VIEW)
     return selectors.referrals(**filters.dict())
+
+
+@router.post(
+    "/rewards/{reward_id}/retry",
+    response={200: ReferralRewardOut, **ERROR_RESPONSES},
+    summary="Try a reward that could not be issued again",
+    description="With the programme's current coupon or points for that side (e.g. after "
+    "topping up a coupon that had run out). Answers the reward: `issued`, or `failed` with "
+    "the new problem. 409 `already_issued` for a reward issued already (never given twice).",
+)
+def retry_reward(request: HttpRequest, reward_id: int) -> Any:
+    actor = actor_of(request, Perm.PROMOTIONS_MANAGE)
+    return services.retry_reward(actor, reward_id)
 
 
 @router.get(

@@ -96,6 +96,7 @@ class ReferralFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any reason")), *Referral.Reason.choices[1:]],
     )
+    reward_failed = forms.BooleanField(label=_("Rewards not issued"), required=False)
 
 
 class TreeForm(forms.Form):

@@ -174,8 +174,13 @@ def referrals(
     reason: str | None = None,
     inviter_id: int | None = None,
     invitee_id: int | None = None,
+    reward_failed: bool = False,
 ) -> QuerySet[Referral]:
-    found = Referral.objects.select_related("inviter", "invitee")
+    """Newest first, with their rewards; ``reward_failed``: only those with a reward that
+    could not be issued (to try again)."""
+    found = Referral.objects.select_related("inviter", "invitee").prefetch_related("rewards")
+    if reward_failed:
+        found = found.filter(rewards__status=ReferralReward.Status.FAILED).distinct()
     if status:
         found = found.filter(status=status)
     if reason:

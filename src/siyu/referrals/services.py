@@ -25,8 +25,10 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from siyu.core import clock, events, ids
-from siyu.core.errors import DomainError, InvalidInput
+from siyu.core import audit, clock, events, ids
+from siyu.core.actors import Actor
+from siyu.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from siyu.core.permissions import Perm
 from siyu.core.tenancy import current_merchant
 from siyu.customers.models import Customer, CustomerAddress
 from siyu.referrals import events as referral_events
@@ -349,6 +351,84 @@ def _points_reward(referral: Referral, side: str, customer: Customer, points: in
     return ""
 
 
+def _hand_out(
+    referral: Referral,
+    side: str,
+    customer: Customer,
+    kind: str,
+    template_id: int | None,
+    points: int,
+) -> tuple[int | None, str]:
+    """Issue the coupon or award the points: (coupon id, problem). Idempotent by the referral
+    and side (the coupon's client key, the points' reference), so a retry never gives twice."""
+    if kind == RewardKind.COUPON:
+        return _coupon_reward(referral, side, customer, template_id)
+    return None, _points_reward(referral, side, customer, points)
+
+
+def _mark_rewarded(referral: Referral, reward: ReferralReward | None, now: datetime) -> None:
+    referral.status = Status.REWARDED
+    referral.rewarded_at = now
+    referral.save(update_fields=["status", "rewarded_at"])
+    events.emit(
+        current_merchant(),
+        referral_events.REFERRAL_REWARDED,
+        {
+            "referral_id": referral.pk,
+            "inviter_id": referral.inviter_id,
+            "reward": reward.kind if reward else RewardKind.NONE,
+        },
+        aggregate=referral,
+    )
+
+
+@transaction.atomic
+def retry_reward(actor: Actor, reward_id: object) -> ReferralReward:
+    """Try again to give a reward that could not be issued (the coupon had run out, points
+    were off): with the programme's current coupon or points for that side. An inviter's
+    reward issued now marks the referral rewarded. Idempotent: an issued reward is refused
+    with 409, never given twice."""
+    actor.require(Perm.PROMOTIONS_MANAGE)
+    reward = (
+        ReferralReward.objects.select_for_update()
+        .select_related("referral", "customer")
+        .filter(pk=reward_id if isinstance(reward_id, int) else 0)
+        .first()
+    )
+    if reward is None:
+        raise NotFound(_("Not found."))
+    if reward.status == ReferralReward.Status.ISSUED:
+        raise Conflict(_("This reward was issued already."), code="already_issued")
+    current = programme()
+    kind = getattr(current, f"{reward.side}_reward")
+    if kind == RewardKind.NONE:
+        reason = _("The programme gives this side no reward now: set one first.")
+        raise Conflict(reason, code="no_reward")
+    template_id = getattr(current, f"{reward.side}_template_id")
+    points = getattr(current, f"{reward.side}_points")
+    referral = Referral.objects.select_for_update().get(pk=reward.referral_id)
+    coupon_id, problem = _hand_out(
+        referral, reward.side, reward.customer, kind, template_id, points
+    )
+    reward.kind = kind
+    reward.status = ReferralReward.Status.FAILED if problem else ReferralReward.Status.ISSUED
+    reward.problem = problem
+    reward.template_id = template_id if kind == RewardKind.COUPON else None
+    reward.coupon_id = coupon_id
+    reward.points = points if kind == RewardKind.POINTS and not problem else 0
+    reward.save(update_fields=["kind", "status", "problem", "template_id", "coupon", "points"])
+    audit.record(
+        actor,
+        "referrals.reward.retried",
+        reward,
+        after={"status": reward.status, "problem": problem, "kind": kind},
+    )
+    issued = reward.status == ReferralReward.Status.ISSUED
+    if issued and reward.side == Side.INVITER and referral.status == Status.QUALIFIED:
+        _mark_rewarded(referral, reward, clock.now())
+    return reward
+
+
 def give_reward(referral: Referral, side: str, current: ReferralProgramme) -> ReferralReward | None:
     """Give one side of ``referral`` the programme's reward, once: a second call answers the
     first call's row. None when the programme gives this side nothing."""
@@ -361,11 +441,7 @@ def give_reward(referral: Referral, side: str, current: ReferralProgramme) -> Re
     customer = referral.invitee if side == Side.INVITEE else referral.inviter
     template_id = getattr(current, f"{side}_template_id")
     points = getattr(current, f"{side}_points")
-    coupon_id: int | None = None
-    if kind == RewardKind.COUPON:
-        coupon_id, problem = _coupon_reward(referral, side, customer, template_id)
-    else:
-        problem = _points_reward(referral, side, customer, points)
+    coupon_id, problem = _hand_out(referral, side, customer, kind, template_id, points)
     try:
         with transaction.atomic():
             return ReferralReward.objects.create(
@@ -471,19 +547,7 @@ def qualify(order_id: int) -> Referral | None:
     )
     reward = give_reward(referral, Side.INVITER, current)
     if reward is None or reward.status == ReferralReward.Status.ISSUED:
-        referral.status = Status.REWARDED
-        referral.rewarded_at = now
-        referral.save(update_fields=["status", "rewarded_at"])
-        events.emit(
-            current_merchant(),
-            referral_events.REFERRAL_REWARDED,
-            {
-                "referral_id": referral.pk,
-                "inviter_id": referral.inviter_id,
-                "reward": reward.kind if reward else RewardKind.NONE,
-            },
-            aggregate=referral,
-        )
+        _mark_rewarded(referral, reward, now)
     return referral
 
 

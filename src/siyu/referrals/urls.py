@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("list/", views_console.referral_list, name="list"),
     path("blocked/", views_console.referral_list, {"blocked": True}, name="blocked"),
     path("tree/", views_console.tree_page, name="tree"),
+    path("rewards/<int:pk>/retry/", views_console.retry_reward, name="retry_reward"),
 ]

@@ -19,7 +19,7 @@ from siyu.core.errors import DomainError
 from siyu.core.permissions import Perm
 from siyu.customers.models import Customer
 from siyu.promotions.models import CouponTemplate
-from siyu.referrals import selectors, services_programme
+from siyu.referrals import selectors, services, services_programme
 from siyu.referrals.forms import ProgrammeForm, ReferralFilterForm, TreeForm
 from siyu.referrals.services import running
 from siyu.web.console import console_view, paginate, query_without_page, show_errors
@@ -143,11 +143,12 @@ def set_status(request: HttpRequest) -> HttpResponse:
 @console_view(Perm.PROMOTIONS_VIEW)
 def referral_list(request: HttpRequest, blocked: bool = False) -> HttpResponse:
     form = ReferralFilterForm(request.GET or None)
-    status, reason = ("blocked" if blocked else ""), ""
+    status, reason, failed = ("blocked" if blocked else ""), "", False
     if form.is_valid():
         status = status or form.cleaned_data["status"]
         reason = form.cleaned_data["reason"]
-    rows = selectors.referrals(status=status or None, reason=reason or None)
+        failed = form.cleaned_data["reward_failed"]
+    rows = selectors.referrals(status=status or None, reason=reason or None, reward_failed=failed)
     page = paginate(request, rows, 50)
     return render(
         request,
@@ -159,8 +160,27 @@ def referral_list(request: HttpRequest, blocked: bool = False) -> HttpResponse:
             "page": page,
             "query": query_without_page(request),
             "show_phones": _actor(request).can(Perm.CUSTOMERS_VIEW),
+            "can_manage": _actor(request).can(Perm.PROMOTIONS_MANAGE),
         },
     )
+
+
+@require_POST
+@console_view(Perm.PROMOTIONS_MANAGE)
+def retry_reward(request: HttpRequest, pk: int) -> HttpResponse:
+    """Try a reward that could not be issued again, and come back to the list."""
+    try:
+        reward = services.retry_reward(_actor(request), pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if reward.status == reward.Status.ISSUED:
+            messages.success(request, _("The reward was issued."))
+        else:
+            problem = reward.problem
+            messages.error(request, _("Still not issued: %(why)s") % {"why": problem})
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/console/referrals/") else "referrals:list")
 
 
 def _find_customer(text: str) -> Customer | None:
