@@ -6,3 +6,6 @@ class AnalyticsConfig(AppConfig):
     name = "siyu.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from siyu.analytics import consumers  # noqa: F401  (registers them)
