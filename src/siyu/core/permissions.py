@@ -57,6 +57,8 @@ class Perm:
     DISTRIBUTION_PAYOUT = "distribution.payout"  # approve, reject and pay withdrawals
     PROMOTIONS_VIEW = "promotions.view"  # coupon templates and issued coupons
     PROMOTIONS_MANAGE = "promotions.manage"  # create, start, pause, end; issue to a customer
+    ANALYTICS_VIEW = "analytics.view"  # dashboards, reports, lifetime value, their exports
+    ANALYTICS_IMPORT = "analytics.import"  # bring history in from an old system
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(
@@ -98,6 +100,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DISTRIBUTION_MANAGE,
             Perm.PROMOTIONS_VIEW,
             Perm.PROMOTIONS_MANAGE,
+            Perm.ANALYTICS_VIEW,
+            Perm.ANALYTICS_IMPORT,
         }
     ),
     # Store managers and guides work on the orders and stock of the stores they are assigned to.
@@ -152,6 +156,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DISTRIBUTION_VIEW,
             Perm.DISTRIBUTION_PAYOUT,
             Perm.PROMOTIONS_VIEW,
+            Perm.ANALYTICS_VIEW,
         }
     ),
 }
