@@ -16,7 +16,9 @@ class Customer(MerchantOwned):
         ACTIVE = "active", pgettext_lazy("customer status", "Active")
         BLOCKED = "blocked", _("Blocked")
 
-    phone = models.CharField(_("phone"), max_length=20)  # E.164, e.g. +8613812345678
+    # E.164, e.g. +8613812345678; blank only for a customer imported from an old system
+    # without a phone (known by an external id), so unique only where given.
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
     name = models.CharField(pgettext_lazy("a person's name", "name"), max_length=80, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE
@@ -79,7 +81,11 @@ class Customer(MerchantOwned):
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "phone"], name="customer_phone_unique")
+            models.UniqueConstraint(
+                fields=["merchant", "phone"],
+                condition=~models.Q(phone=""),
+                name="customer_phone_unique",
+            )
         ]
         indexes = [
             models.Index(fields=["merchant", "-created_at", "-id"], name="customer_merchant_new"),
