@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from siyu.core.models import Merchant
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_merchant
+
+# Fixtures through which a test reaches the database (pytest-django refuses any other access).
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+        return True
+    return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, leave out the tests that never touch a database.
+
+    ``./dev test`` runs the suite twice, on SQLite and on PostgreSQL. A test without database
+    access (pure calculators, the command-line tools, which build their own SQLite data
+    directory) gives the same answer both times, so it runs once, on the SQLite run, and is
+    reported as deselected here. ``SIYU_TEST_PURE_ON_POSTGRES=1`` runs them again anyway.
+    """
+    engine = django_settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or os.environ.get("SIYU_TEST_PURE_ON_POSTGRES") == "1":
+        return
+    keep = [item for item in items if uses_database(item)]
+    if len(keep) == len(items):
+        return
+    config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+    items[:] = keep
 
 
 @pytest.fixture(autouse=True)
