@@ -34,6 +34,7 @@ urlpatterns = [
     path("console/referrals/", include("siyu.referrals.urls")),
     path("console/groupbuy/", include("siyu.groupbuy.urls")),
     path("console/bargain/", include("siyu.bargain.urls")),
+    path("console/analytics/", include("siyu.analytics.urls")),
     path("guide/", include("siyu.guides.workbench_urls")),
     path("j/", include("siyu.community.link_urls")),
     path("sandbox/", include("siyu.payments.sandbox_urls")),

@@ -115,7 +115,9 @@ NAV: list[tuple[str | Promise, list[NavItem]]] = [
                 "share",
             ),
             NavItem(_("Live rooms"), None, None, "", "live"),
-            NavItem(_("Analytics"), None, None, "", "chart"),
+            NavItem(
+                _("Analytics"), "analytics:overview", Perm.ANALYTICS_VIEW, "analytics:", "chart"
+            ),
         ],
     ),
     (

@@ -1,0 +1,15 @@
+"""The analytics console pages, mounted at ``/console/analytics/``."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from siyu.analytics import views_console, views_console_boards
+
+app_name = "analytics"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views_console.overview, name="overview"),
+    path("cohorts/", views_console.cohort_page, name="cohorts"),
+    path("rfm/", views_console_boards.rfm_page, name="rfm"),
+    path("fission/", views_console_boards.fission_page, name="fission"),
+    path("leaderboards/", views_console_boards.leaderboards, name="leaderboards"),
+]
