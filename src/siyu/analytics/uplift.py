@@ -35,6 +35,7 @@ from siyu.analytics.uplift_cells import (
     FREQUENCY,
     CohortCells,
     CohortWindows,
+    OrdersBefore,
     Tally,
     matched_cells,
 )
@@ -126,6 +127,13 @@ class MonthlyActivity:
             n_customers=cnt.shape[0],
             n_months=cnt.shape[1],
         )
+
+    def entries_of(
+        self, month: int
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
+        """The customer, orders and spend of one month's entries (views, not copies)."""
+        lo, hi = self._month_starts[month], self._month_starts[month + 1]
+        return self.customer[lo:hi], self.orders[lo:hi], self.spend[lo:hi]
 
     def window(self, start: int, stop: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Orders and spend of every customer summed over months ``start .. stop-1``."""
@@ -222,18 +230,25 @@ def estimate(
     join_months = np.unique(join[join >= 0])
     members_total = int(np.count_nonzero(join >= 0))
     eligible_members = 0
+    main_history, placebo_history = OrdersBefore(activity), OrdersBefore(activity)
     for m in join_months.tolist():
         if m - k - 1 < 0 or m + k >= activity.n_months:
             continue
         joiners = join == m
         not_joined = (join < 0) | (join > m + k)
-        cohort = CohortWindows.measure(activity, acq_month, pseudo_join=m, window=k)
-        cells = matched_cells(cohort, joiners, not_joined, cohort_key=m)
+        # One join month at a time, each step's arrays freed before the next (memory, see doc).
+        cohort = CohortWindows.measure(activity, acq_month, main_history, pseudo_join=m, window=k)
         eligible_members += int(np.count_nonzero(joiners & cohort.eligible))
+        cells = matched_cells(cohort, joiners, not_joined, cohort_key=m)
+        del cohort
         main.add(cells)
         _add_curves(activity, m, k, cells, member_curve, control_curve)
-        earlier = CohortWindows.measure(activity, acq_month, pseudo_join=m - k - 1, window=k)
+        del cells
+        earlier = CohortWindows.measure(
+            activity, acq_month, placebo_history, pseudo_join=m - k - 1, window=k
+        )
         placebo.add(matched_cells(earlier, joiners, not_joined, cohort_key=m))
+        del earlier
 
     main_freq = main.result(FREQUENCY)
     main_aov = main.result(AOV)
@@ -275,14 +290,20 @@ def _add_curves(
     freq = cells.metrics[FREQUENCY]
     if len(freq.members) == 0:
         return
-    # Plain sums of gathered values, not dot products: BLAS threads gain nothing on vectors
-    # this size and fight over the cores of a busy machine.
+    # Weights per customer, then only the entries of each month are gathered: no
+    # full-length bincount per month. Plain sums, not dot products: BLAS threads gain nothing
+    # here and fight over the cores of a busy machine.
+    member_w = np.zeros(activity.n_customers)
+    member_w[freq.members] = 1.0
+    control_w = np.zeros(activity.n_customers)
+    control_w[freq.controls] = freq.control_weight
     for pos, month in enumerate(range(m - k, m + k + 1)):
-        orders, spend = activity.window(month, month + 1)
-        member_curve[0, pos] += float(np.sum(orders[freq.members]))
-        member_curve[1, pos] += float(np.sum(spend[freq.members]))
-        control_curve[0, pos] += float(np.sum(freq.control_weight * orders[freq.controls]))
-        control_curve[1, pos] += float(np.sum(freq.control_weight * spend[freq.controls]))
+        customer, orders, spend = activity.entries_of(month)
+        on_member, on_control = member_w[customer], control_w[customer]
+        member_curve[0, pos] += float(np.sum(on_member * orders))
+        member_curve[1, pos] += float(np.sum(on_member * spend))
+        control_curve[0, pos] += float(np.sum(on_control * orders))
+        control_curve[1, pos] += float(np.sum(on_control * spend))
 
 
 def _curves(
