@@ -81,6 +81,46 @@ def test_a_member_without_a_control_in_its_cell_is_dropped_and_counted() -> None
     assert result.frequency.effect == pytest.approx(0.5)
 
 
+def test_aov_counts_only_customers_with_orders_in_both_windows() -> None:
+    _, acquired, joined = _tiny()
+    dense = np.zeros((5, 5))
+    dense[:4] = [[1, 1, 1, 2, 0], [1, 2, 0, 3, 0], [1, 1, 0, 1, 0], [1, 2, 0, 3, 0]]
+    spend = np.zeros((5, 5))
+    spend[:4] = [
+        [900, 3000, 500, 8000, 0],
+        [900, 4000, 0, 9000, 0],
+        [900, 2000, 0, 2400, 0],
+        [900, 5000, 0, 9000, 0],
+    ]
+    dense[4], spend[4] = [1, 1, 0, 0, 0], [900, 7000, 0, 0, 0]  # E, member: nothing after
+    result = estimate(
+        MonthlyActivity.from_dense(dense, spend), [*acquired, 0], [*joined, 2], window=1
+    )
+    # E's frequency change (-1) counts; E has no AOV after joining, so AOV is unchanged.
+    assert result.frequency.n_members == 3
+    assert result.frequency.effect == pytest.approx((1 + 1 - 1) / 3 - 0.5)
+    assert result.aov.n_members == 2
+    assert result.aov.effect == pytest.approx(550)
+
+
+def test_the_order_of_customers_does_not_matter() -> None:
+    pop = population(3_000, seed=18, effect=0.3)
+    order = np.random.default_rng(4).permutation(3_000)
+    first = estimate(pop.activity, pop.acquired, pop.joined)
+    again = estimate(
+        MonthlyActivity.from_dense(pop.orders[order], pop.spend[order]),
+        pop.acquired[order],
+        pop.joined[order],
+    )
+    assert again.frequency.effect == pytest.approx(first.frequency.effect)
+    assert again.frequency.interval == pytest.approx(first.frequency.interval)
+    assert again.aov.effect == pytest.approx(first.aov.effect)
+    assert (again.frequency.n_members, again.frequency.n_controls) == (
+        first.frequency.n_members,
+        first.frequency.n_controls,
+    )
+
+
 def test_members_without_a_full_window_are_ineligible() -> None:
     activity, _, _ = _tiny()
     # B now joins in month 4 (no post window), A was acquired too late for a clean pre window.

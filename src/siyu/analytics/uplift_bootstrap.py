@@ -5,50 +5,68 @@ over the data. This bootstrap is the check on it (the tests compare the two): ea
 gives every customer a Poisson(1) weight (the Poisson bootstrap, a close approximation of
 resampling customers with replacement that needs no fixed sample size), so all of a customer's
 rows - as a member and as a control in many join months - move together. Replicates are
-computed in vectorised chunks: a chunk's weights are gathered onto the rows and summed per
-(replicate, cell) with one ``bincount``. It keeps every row, so it is meant for samples up to a
-few hundred thousand customers, not for the full 1.8 M.
+computed in vectorised chunks: every customer's contributions are first summed per cell into
+a sparse matrix, and a chunk's cell sums are that matrix times the chunk's weights (one sparse
+product). It keeps every customer-cell row while the join months are visited, so it is meant for
+samples up to a few hundred thousand customers, not for the full 1.8 M.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from siyu.analytics.uplift_cells import Tally
 
 # customer, cell, change, is_member, number of cells
 Rows = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_], int]
 
-# Upper bound of replicate x row products held at once (about 32 MB per float64 array).
+# Upper bound of replicate x customer weights held at once (32 MB of float64).
 CHUNK_CELLS = 4_000_000
 
 
+def _per_customer_sums(row: Rows, n_customers: int) -> sparse.csr_matrix:
+    """Each customer's member count, member change, control count and control change per cell.
+
+    A (4 x cells) x customers sparse matrix: a replicate's cell sums are then this matrix times
+    its customer weights, one sparse product for a whole chunk of replicates, with no
+    replicate x row array in between.
+    """
+    customer, cell, change, is_member, n_cells = row
+    control = ~is_member
+    cols = np.concatenate(
+        [
+            cell[is_member],
+            n_cells + cell[is_member],
+            2 * n_cells + cell[control],
+            3 * n_cells + cell[control],
+        ]
+    )
+    data = np.concatenate(
+        [
+            np.ones(int(is_member.sum())),
+            change[is_member],
+            np.ones(int(control.sum())),
+            change[control],
+        ]
+    )
+    custs = np.concatenate([customer[is_member]] * 2 + [customer[control]] * 2)
+    return sparse.csr_matrix((data, (cols, custs)), shape=(4 * n_cells, n_customers))
+
+
 def _replicate_effects(
-    weights: NDArray[np.float64],
-    customer: NDArray[np.int64],
-    cell: NDArray[np.int64],
-    change: NDArray[np.float64],
-    is_member: NDArray[np.bool_],
-    n_cells: int,
+    weights: NDArray[np.float64], sums: sparse.csr_matrix
 ) -> NDArray[np.float64]:
     """The estimate under each row of ``weights`` (replicates x customers); NaN if none matched."""
-    reps = weights.shape[0]
-    on_rows = weights[:, customer]  # replicates x rows
-    index = (np.arange(reps)[:, None] * n_cells + cell[None, :]).ravel()
-    size = reps * n_cells
-    member_w = (on_rows * is_member).ravel()
-    control_w = (on_rows * ~is_member).ravel()
-    flat_change = np.broadcast_to(change, on_rows.shape).ravel()
-    n_m = np.bincount(index, weights=member_w, minlength=size).reshape(reps, n_cells)
-    t_m = np.bincount(index, weights=member_w * flat_change, minlength=size).reshape(reps, n_cells)
-    n_c = np.bincount(index, weights=control_w, minlength=size).reshape(reps, n_cells)
-    u_c = np.bincount(index, weights=control_w * flat_change, minlength=size).reshape(reps, n_cells)
+    n_cells = sums.shape[0] // 4
+    cell_sums = np.asarray(sums @ weights.T).T  # replicates x (4 x cells)
+    n_m, t_m, n_c, u_c = (cell_sums[:, i * n_cells : (i + 1) * n_cells] for i in range(4))
     matched = (n_m > 0) & (n_c > 0)
     control_mean = np.divide(u_c, n_c, out=np.zeros_like(u_c), where=matched)
     numerator = np.where(matched, t_m - n_m * control_mean, 0.0).sum(axis=1)
     members = np.where(matched, n_m, 0.0).sum(axis=1)
-    return np.divide(numerator, members, out=np.full(reps, np.nan), where=members > 0)
+    return np.divide(numerator, members, out=np.full(len(members), np.nan), where=members > 0)
 
 
 def bootstrap_intervals(
@@ -78,18 +96,18 @@ def bootstrap_intervals(
                 kept.n_cells,
             )
         )
-    longest = max((len(r[0]) for r in rows if r is not None), default=0)
-    if longest == 0 or n_customers == 0:
+    if n_customers == 0 or all(r is None for r in rows):
         return [None] * len(rows)
-    chunk = max(1, min(n_boot, CHUNK_CELLS // max(longest, n_customers)))
+    sums = [None if r is None else _per_customer_sums(r, n_customers) for r in rows]
+    chunk = max(1, min(n_boot, CHUNK_CELLS // n_customers))
     effects: list[list[NDArray[np.float64]]] = [[] for _ in rows]
     done = 0
     while done < n_boot:
         reps = min(chunk, n_boot - done)
         weights = rng.poisson(1.0, size=(reps, n_customers)).astype(np.float64)
-        for pos, row in enumerate(rows):
-            if row is not None:
-                effects[pos].append(_replicate_effects(weights, *row))
+        for pos, matrix in enumerate(sums):
+            if matrix is not None:
+                effects[pos].append(_replicate_effects(weights, matrix))
         done += reps
     out: list[tuple[float, float] | None] = []
     for row, parts in zip(rows, effects, strict=True):
