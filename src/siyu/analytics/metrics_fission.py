@@ -60,6 +60,7 @@ def fission(
             fields={"by": _("must be one of: %s") % ", ".join(FISSION_KEYS)},
         )
     key = FISSION_KEYS[by] if by else "NULL"
+    group = f" GROUP BY {key}" if by else ""  # PostgreSQL refuses GROUP BY NULL
     where = q.Where()
     where.add("l.merchant_id = %s", merchant.pk)
     where.add("l.invited_at >= %s", q.db_datetime(q.local_midnight_utc(merchant, period.start)))
@@ -75,7 +76,7 @@ def fission(
                    WHERE s.merchant_id = l.merchant_id AND s.customer_id = l.invitee_id
                      AND s.placed_at >= l.invited_at AND {q.KEPT}
                ) THEN 1 ELSE 0 END)
-        FROM {LINK} l WHERE {where.sql} GROUP BY {key}
+        FROM {LINK} l WHERE {where.sql}{group}
     """  # noqa: S608
     rows = q.fetch(sql, where.params)
     result = {k: Fission(int(a), int(b), int(c or 0)) for k, a, b, c in rows}

@@ -173,6 +173,8 @@ def sale_stats_rows(
     if "c." in group_sql:
         where.needs_customer = True
     join = customer_join("s", "s.customer_id") if where.needs_customer else ""
+    # PostgreSQL refuses a constant in GROUP BY; without a dimension there is nothing to add.
+    inner_group = "" if group_sql == "NULL" else f"{group_sql}, "
     sql = f"""
         SELECT t.g, SUM(t.gmv), SUM(t.refunds), SUM(t.paid), SUM(t.refund_n), SUM(t.full_n),
                SUM(t.kept),
@@ -192,7 +194,7 @@ def sale_stats_rows(
                    MIN(CASE WHEN {KEPT} THEN s.placed_at END) AS first_at
             FROM {SALE} s{join}
             WHERE {where.sql}
-            GROUP BY {group_sql}, s.customer_id
+            GROUP BY {inner_group}s.customer_id
         ) t
         GROUP BY t.g
     """  # noqa: S608
