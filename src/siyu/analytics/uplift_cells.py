@@ -144,6 +144,11 @@ class CohortCells:
 def _metric_cells(
     cohort: CohortWindows, joiners: NDArray[np.bool_], not_joined: NDArray[np.bool_], metric: str
 ) -> MetricCells:
+    """Count members and controls per cell, keep the cells that have both, weigh controls.
+
+    A control weighs n_members / n_controls of its cell, so the weighted controls have the
+    members' mix of cells; members of cells without controls are dropped and counted.
+    """
     in_sample, pre, change = cohort.sample(metric)
     members = np.flatnonzero(in_sample & joiners)
     controls = np.flatnonzero(in_sample & not_joined)
