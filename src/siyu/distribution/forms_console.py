@@ -154,9 +154,19 @@ class RuleForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("kind") == CommissionRule.Kind.PERCENT and data.get("rate") is None:
+        # a value the field refused already has its reason: one message beside a field
+        kind = data.get("kind")
+        if (
+            kind == CommissionRule.Kind.PERCENT
+            and data.get("rate") is None
+            and "rate" not in self.errors
+        ):
             self.add_error("rate", _("Give the rate."))
-        if data.get("kind") == CommissionRule.Kind.FIXED and data.get("fixed") is None:
+        if (
+            kind == CommissionRule.Kind.FIXED
+            and data.get("fixed") is None
+            and "fixed" not in self.errors
+        ):
             self.add_error("fixed", _("Give the amount per unit."))
         return data
 
@@ -238,3 +248,37 @@ class PayWithdrawalForm(forms.Form):
         max_length=80,
         help_text=_("The reference of the transfer you made; it goes into the accounting export."),
     )
+
+
+# --- shopping guides' commission (views_console_guides) -----------------------------------------
+
+
+class GuideRuleForm(RuleForm):
+    """A guides' rule: the same fields as the distributors' rule. When editing a rule its
+    target (scope, category, product) is fixed; only its kind and rate change."""
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            for name in ("scope", "category", "product"):
+                self.fields[name].disabled = True
+
+
+class GuideLedgerFilterForm(forms.Form):
+    guide = forms.TypedChoiceField(
+        label=_("Shopping guide"), coerce=int, required=False, empty_value=None
+    )
+    kind = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", _("All")), *CommissionEntry.Kind.choices]
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        guides: list[tuple[int, str]] = [],  # noqa: B006  (read only)
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        guide = self.fields["guide"]
+        assert isinstance(guide, forms.ChoiceField)
+        guide.choices = [("", _("All")), *guides]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from siyu.core.events import consumer
 from siyu.core.models import DomainEvent
-from siyu.distribution import guide_commission
+from siyu.distribution import guide_commission, ledger
 from siyu.orders import events as order_events
 
 
@@ -15,12 +15,6 @@ from siyu.orders import events as order_events
     event_types=[order_events.ORDER_PAID, order_events.ORDER_REFUNDED],
 )
 def order_guide_commission(event: DomainEvent) -> None:
-    order_id = event.payload.get("id")
-    if not isinstance(order_id, int):
-        return
-    if event.event_type == order_events.ORDER_REFUNDED:
-        refund = event.payload.get("refund") or {}
-        cause = str(refund.get("reference") or f"event:{event.pk}")
-    else:
-        cause = guide_commission.PAID
-    guide_commission.sync_order_guide_commission(order_id, cause=cause)
+    found = ledger.cause_of(event)
+    if found is not None:
+        guide_commission.sync_order_guide_commission(found[0], cause=found[1])

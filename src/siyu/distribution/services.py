@@ -35,6 +35,7 @@ from siyu.distribution.models import (
     CommissionRule,
     DistributionSettings,
     Distributor,
+    GuideCommissionRule,
 )
 
 Kind = CommissionEntry.Kind
@@ -300,21 +301,21 @@ def bind(
 # --- rules -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def set_rule(
-    actor: Actor,
-    *,
-    scope: str,
-    kind: str,
-    rate_bp: int = 0,
-    fixed_fen: int = 0,
-    category_id: int | None = None,
-    product_id: int | None = None,
-) -> CommissionRule:
-    """Set the default rule, a category's or a product's (replacing the one there was)."""
+RULE_FIELDS = ["kind", "rate_bp", "fixed_fen"]
+
+
+def rule_errors(
+    scope: Any,
+    kind: Any,
+    rate_bp: Any,
+    fixed_fen: Any,
+    category_id: Any,
+    product_id: Any,
+) -> dict[str, str]:
+    """What is wrong with a rule (the distributors' or the guides': the same columns), by
+    field; empty when it may be saved."""
     from siyu.catalog.models import Category, Product
 
-    actor.require(Perm.DISTRIBUTION_MANAGE)
     errors: dict[str, str] = {}
     Scope = CommissionRule.Scope
     if scope not in Scope.values:
@@ -345,38 +346,103 @@ def set_rule(
             errors["product_id"] = _("Not a product of this shop.")
     elif product_id is not None:
         errors["product_id"] = _("Only for a product rule.")
+    return errors
+
+
+def save_rule[RuleModel: (CommissionRule, GuideCommissionRule)](
+    actor: Actor,
+    rule_model: type[RuleModel],
+    *,
+    scope: str,
+    kind: str,
+    rate_bp: int = 0,
+    fixed_fen: int = 0,
+    category_id: int | None = None,
+    product_id: int | None = None,
+    action: str,
+    event_type: str,
+) -> RuleModel:
+    """Set a default, category or product rule of ``rule_model`` (replacing the one there was),
+    audited as ``action`` and announced as ``event_type``. Bad input is a 422 naming each bad
+    field; nothing is written. Runs in the caller's transaction."""
+    actor.require(Perm.DISTRIBUTION_MANAGE)
+    errors = rule_errors(scope, kind, rate_bp, fixed_fen, category_id, product_id)
     if errors:
         raise InvalidInput(_("The rule was not saved."), fields=errors)
     target = {"scope": scope, "category_id": category_id, "product_id": product_id}
-    rule = CommissionRule.objects.select_for_update().filter(**target).first()
-    before = audit.snapshot(rule, ["kind", "rate_bp", "fixed_fen"]) if rule else None
+    rule = rule_model.objects.select_for_update().filter(**target).first()
+    before = audit.snapshot(rule, RULE_FIELDS) if rule else None
     if rule is None:
-        rule = CommissionRule(merchant=current_merchant(), **target)
+        rule = rule_model(merchant=current_merchant(), **target)
     rule.kind = kind
     rule.rate_bp = rate_bp if kind == CommissionRule.Kind.PERCENT else 0
     rule.fixed_fen = fixed_fen if kind == CommissionRule.Kind.FIXED else 0
     rule.save()
-    after = audit.snapshot(rule, ["kind", "rate_bp", "fixed_fen"])
-    audit.record(actor, "distribution.rule.set", rule, before=before, after=after)
+    after = audit.snapshot(rule, RULE_FIELDS)
+    audit.record(actor, action, rule, before=before, after=after)
     events.emit(
         current_merchant(),
-        distribution_events.RULE_CHANGED,
+        event_type,
         {"id": rule.pk, **target, **after, "action": "set"},
         aggregate=rule,
     )
     return rule
 
 
-@transaction.atomic
-def delete_rule(actor: Actor, rule_id: int) -> None:
+def remove_rule(
+    actor: Actor,
+    rule_model: type[CommissionRule] | type[GuideCommissionRule],
+    rule_id: int,
+    *,
+    action: str,
+    event_type: str,
+) -> None:
+    """Delete a rule of ``rule_model`` (404 when the merchant has none with that id)."""
     actor.require(Perm.DISTRIBUTION_MANAGE)
-    rule = CommissionRule.objects.select_for_update().filter(pk=rule_id).first()
+    rule = rule_model.objects.select_for_update().filter(pk=rule_id).first()
     if rule is None:
         raise NotFound(_("Not found."))
     payload = {"id": rule.pk, "scope": rule.scope, "action": "deleted"}
-    audit.record(actor, "distribution.rule.deleted", rule)
+    audit.record(actor, action, rule)
     rule.delete()
-    events.emit(current_merchant(), distribution_events.RULE_CHANGED, payload)
+    events.emit(current_merchant(), event_type, payload)
+
+
+@transaction.atomic
+def set_rule(
+    actor: Actor,
+    *,
+    scope: str,
+    kind: str,
+    rate_bp: int = 0,
+    fixed_fen: int = 0,
+    category_id: int | None = None,
+    product_id: int | None = None,
+) -> CommissionRule:
+    """Set the default rule, a category's or a product's (replacing the one there was)."""
+    return save_rule(
+        actor,
+        CommissionRule,
+        scope=scope,
+        kind=kind,
+        rate_bp=rate_bp,
+        fixed_fen=fixed_fen,
+        category_id=category_id,
+        product_id=product_id,
+        action="distribution.rule.set",
+        event_type=distribution_events.RULE_CHANGED,
+    )
+
+
+@transaction.atomic
+def delete_rule(actor: Actor, rule_id: int) -> None:
+    remove_rule(
+        actor,
+        CommissionRule,
+        rule_id,
+        action="distribution.rule.deleted",
+        event_type=distribution_events.RULE_CHANGED,
+    )
 
 
 # --- the ledger and withdrawals (re-exported: this module is the facade) -----------------------

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from siyu.distribution import views_console as views
+from siyu.distribution import views_console_guides as guides
 
 app_name = "distribution"
 
@@ -16,6 +17,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("rules/<int:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/export.csv", views.ledger_export, name="ledger_export"),
+    path("guides/", guides.guide_summary, name="guides"),
+    path("guides/rules/", guides.guide_rules, name="guide_rules"),
+    path("guides/rules/<int:pk>/delete/", guides.guide_rule_delete, name="guide_rule_delete"),
+    path("guides/ledger/", guides.guide_ledger, name="guide_ledger"),
+    path("guides/ledger/export.csv", guides.guide_ledger_export, name="guide_ledger_export"),
     path("withdrawals/", views.withdrawal_list, name="withdrawals"),
     path("withdrawals/export.csv", views.withdrawal_export, name="withdrawal_export"),
     path("withdrawals/<int:pk>/approve/", views.withdrawal_approve, name="withdrawal_approve"),
