@@ -9,3 +9,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from siyu.analytics import consumers  # noqa: F401  (registers them)
+        from siyu.analytics.tasks import SWEEP_EVERY, sweep_group_messages
+        from siyu.core.scheduler import every
+
+        every("analytics.sweep_group_messages", sweep_group_messages, SWEEP_EVERY)
