@@ -143,10 +143,11 @@ def test_overview_exports_numbers_as_csv_and_grouped_table_as_xlsx(
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][:3] == ["Store", "GMV", "Net sales"]
-    assert values[1][0] == "(none)"
-    assert float(values[1][2]) == 100.0
-    assert values[2][0] == "Lakeside"
-    assert float(values[2][2]) == 130.0
+    # biggest net sales first: Lakeside's ¥130, then the ¥100 without a store
+    assert values[1][0] == "Lakeside"
+    assert float(values[1][2]) == 130.0
+    assert values[2][0] == "(none)"
+    assert float(values[2][2]) == 100.0
 
 
 def test_cohorts_by_month_retention_and_revenue(
