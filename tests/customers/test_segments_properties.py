@@ -29,7 +29,14 @@ from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_staff, next_id
 from siyu.customers import segments, windows
 from siyu.customers.models import Consent, Customer, CustomerTag
-from siyu.customers.rules import FIELDS, MAX_DEPTH, evaluate, window_value
+from siyu.customers.rules import (
+    FIELDS,
+    MAX_DEPTH,
+    RFM_CELLS,
+    VALUE_SEGMENTS,
+    evaluate,
+    window_value,
+)
 from siyu.customers.testing import make_tag, make_tag_group
 from siyu.inventory.services import location_for_store
 from siyu.orders.models import Order, OrderLine
@@ -127,6 +134,9 @@ def customer_spec(draw: Any) -> dict[str, Any]:
         "first": draw(maybe_hours),
         "last": draw(maybe_hours),
         "rfm": draw(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5))),
+        "rfm_cell": draw(st.sampled_from(["", *RFM_CELLS[:3]])),
+        "clv": draw(st.tuples(st.integers(0, 100), st.integers(0, 90000))),
+        "clv_segment": draw(st.sampled_from(["", *VALUE_SEGMENTS])),
         "birth_month": draw(st.none() | st.integers(1, 12)),
         "city": draw(st.sampled_from(CITIES)),
         "gender": draw(st.sampled_from(["", "female", "male"])),
@@ -166,6 +176,10 @@ def make_customers(world: World, specs: list[dict[str, Any]], now: Any) -> list[
                 rfm_recency=s["rfm"][0],
                 rfm_frequency=s["rfm"][1],
                 rfm_monetary=s["rfm"][2],
+                rfm_cell=s["rfm_cell"],
+                clv_alive=s["clv"][0],
+                clv_value=s["clv"][1],
+                clv_segment=s["clv_segment"],
                 birth_month=s["birth_month"],
                 city=s["city"],
                 gender=s["gender"],
@@ -317,6 +331,10 @@ def leaf(world: World) -> st.SearchStrategy[dict[str, Any]]:
         field("consent", op_list(["refused"], boolean), channel=st.sampled_from(CONSENT_CHANNELS)),
         field("status", op_list(["in"], ids(["active", "blocked"]))),
         field("status", op_list(["eq"], st.sampled_from(["active", "blocked"]))),
+        field("rfm_cell", op_list(["in"], ids(["", *RFM_CELLS[:3]]))),
+        field("clv_alive", numeric_value(0, 100)),
+        field("clv_value", numeric_value(0, 90000)),
+        field("clv_segment", op_list(["in"], ids(["", *VALUE_SEGMENTS]))),
     )
 
 
@@ -346,7 +364,7 @@ def test_every_field_is_generated() -> None:
         "rfm_monetary", "days_since_last_order", "first_order_days_ago", "customer_days",
         "spent_in_days", "orders_in_days", "category_orders", "has_ordered", "tag", "group",
         "home_store", "owner_guide", "join_channel", "city", "gender", "birthday_month",
-        "consent", "status",
+        "consent", "status", "rfm_cell", "clv_alive", "clv_value", "clv_segment",
     }  # fmt: skip
     assert generated == set(FIELDS)
 

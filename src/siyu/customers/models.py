@@ -75,6 +75,15 @@ class Customer(MerchantOwned):
     rfm_frequency = models.PositiveSmallIntegerField(_("F score"), default=0)
     rfm_monetary = models.PositiveSmallIntegerField(_("M score"), default=0)
     stats_updated_at = models.DateTimeField(null=True, blank=True)
+    # Written by siyu.analytics on its schedule, from the sales facts (imported history
+    # included): the named RFM cell (rules.RFM_CELLS) and the lifetime-value model's results —
+    # the chance the customer is still active (per cent), the predicted value of the next 12
+    # months (fen) and the value segment (rules.VALUE_SEGMENTS). Empty / 0 until scored.
+    rfm_cell = models.CharField(_("RFM segment"), max_length=24, blank=True)
+    clv_alive = models.PositiveSmallIntegerField(_("chance still active (%)"), default=0)
+    clv_value = models.BigIntegerField(_("predicted value, next 12 months"), default=0)
+    clv_segment = models.CharField(_("value segment"), max_length=24, blank=True)
+    clv_scored_at = models.DateTimeField(_("value scored"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -49,6 +49,45 @@ MONTH = "month"
 CONSENT = "consent"
 
 
+# Named RFM cells (the common 11-cell map on R and the mean of F and M; siyu.analytics.rfm
+# computes them) and value segments of the lifetime-value model (siyu.analytics.lifetime).
+RFM_CELLS = (
+    "champions",
+    "loyal",
+    "potential_loyalists",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+    "lost",
+)
+VALUE_SEGMENTS = ("high_value_active", "high_value_leaving", "active", "leaving")
+
+
+def rfm_and_value_labels() -> dict[str, str]:
+    """Labels of the RFM cells and value segments in the active language (rule builder)."""
+    return {
+        "champions": _("Champions"),
+        "loyal": _("Loyal"),
+        "potential_loyalists": _("Potential loyalists"),
+        "new": _("New customers"),
+        "promising": _("Promising"),
+        "need_attention": _("Need attention"),
+        "about_to_sleep": _("About to sleep"),
+        "at_risk": _("At risk"),
+        "cant_lose": _("Can't lose them"),
+        "hibernating": _("Hibernating"),
+        "lost": _("Lost"),
+        "high_value_active": _("High value, active"),
+        "high_value_leaving": _("High value, probably leaving"),
+        "active": _("Active"),
+        "leaving": _("Probably leaving"),
+    }
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -140,6 +179,18 @@ FIELDS: dict[str, FieldSpec] = {
         ),
         FieldSpec(
             "status", CHOICE, gettext_lazy("Status"), ("in", "eq"), choices=("active", "blocked")
+        ),
+        FieldSpec(
+            "rfm_cell", CHOICE, gettext_lazy("RFM segment"), ("in",), choices=("", *RFM_CELLS)
+        ),
+        _numeric("clv_alive", gettext_lazy("Chance still active (%)"), maximum=100),
+        _numeric("clv_value", gettext_lazy("Predicted value, next 12 months"), money=True),
+        FieldSpec(
+            "clv_segment",
+            CHOICE,
+            gettext_lazy("Value segment"),
+            ("in",),
+            choices=("", *VALUE_SEGMENTS),  # "": not scored (no order yet)
         ),
     )
 }
@@ -381,6 +432,10 @@ class CustomerFacts:
     rfm_recency: int = 0
     rfm_frequency: int = 0
     rfm_monetary: int = 0
+    rfm_cell: str = ""
+    clv_alive: int = 0
+    clv_value: int = 0
+    clv_segment: str = ""
     birth_month: int | None = None
     city: str = ""
     gender: str = ""

@@ -291,7 +291,7 @@ def _leaf_q(clause: Mapping[str, Any], ctx: _Context) -> Q:
             return Q(**{name: ""}) if value else ~Q(**{name: ""})
         inside = Q(**{f"{name}__in": value})
         return inside if op == "in" else ~inside
-    if name in ("gender", "status"):
+    if name in ("gender", "status", "rfm_cell", "clv_segment"):
         return Q(**{name: value}) if op == "eq" else Q(**{f"{name}__in": value})
     if name == "birthday_month":
         months = [ctx.this_month] if op == "this_month" else value
@@ -426,6 +426,10 @@ def customer_facts(
             rfm_recency=c.rfm_recency,
             rfm_frequency=c.rfm_frequency,
             rfm_monetary=c.rfm_monetary,
+            rfm_cell=c.rfm_cell,
+            clv_alive=c.clv_alive,
+            clv_value=c.clv_value,
+            clv_segment=c.clv_segment,
             birth_month=c.birth_month,
             city=c.city,
             gender=c.gender,

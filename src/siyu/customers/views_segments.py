@@ -24,7 +24,7 @@ from siyu.core.actors import Actor
 from siyu.core.errors import DomainError, NotFound
 from siyu.core.permissions import Perm
 from siyu.customers import autotag, segment_selectors, segment_services, segments, tags, windows
-from siyu.customers.rules import catalogue
+from siyu.customers.rules import catalogue, rfm_and_value_labels
 from siyu.web.console import console_view, paginate
 
 PER_PAGE = 25
@@ -95,6 +95,7 @@ def _builder_text() -> dict[str, Any]:
             "male": _("Male"),
             "active": _("Active"),
             "blocked": _("Blocked"),
+            **rfm_and_value_labels(),
         },
         "invalid": _("The rule is not valid."),
         "offline": _("Could not count: check the connection."),
