@@ -18,6 +18,7 @@ from siyu.core.permissions import Role
 from siyu.core.tenancy import current_merchant
 from siyu.distribution import commission
 from siyu.distribution.models import GuideCommissionEntry, GuideCommissionRule
+from siyu.distribution.selectors import _yuan
 
 Kind = GuideCommissionEntry.Kind
 SETTLED_SIDE = Q(kind=Kind.SETTLED) | Q(kind=Kind.REVERSED, from_settled=True)
@@ -194,11 +195,6 @@ LEDGER_CSV_HEADER = [
     "amount_yuan",
     "from_settled",
 ]
-
-
-def _yuan(amount: int) -> str:
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d}"
 
 
 def ledger_csv(guide_id: int | None = None, kind: str = "") -> Iterator[str]:
