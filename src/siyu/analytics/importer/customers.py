@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from django.db import router
+from django.db import connection
 from django.utils import timezone
 
 from siyu.core.models import Merchant
@@ -26,6 +27,7 @@ from siyu.customers.models import Customer, CustomerIdentity
 EXTERNAL = CustomerIdentity.Kind.EXTERNAL
 IMPORT_CHANNEL = "import"
 CHUNK = 2000
+INSERT_ROWS = 500  # customers per INSERT (parameters stay under SQLite's limit)
 CACHE_LIMIT = 2_000_000
 
 
@@ -97,17 +99,31 @@ class CustomerResolver:
         if to_create:
             created = self._create(to_create, first_seen, phones, names or {}, channels or {})
             link.update(created)
-        CustomerIdentity.objects.bulk_create(
-            [
-                CustomerIdentity(merchant=self.merchant, customer_id=pk, kind=EXTERNAL, value=key)
-                for key, pk in link.items()
-            ],
-            batch_size=CHUNK,
-            ignore_conflicts=True,
-        )
+        self._add_identities(link)
         self._remember(link)
         result.update(link)
         return result
+
+    def _add_identities(self, link: dict[str, int]) -> None:
+        """An external identity per key (one multi-row insert per chunk; a key another
+        import added meanwhile is left as it is)."""
+        ops = connection.ops
+        table = ops.quote_name(CustomerIdentity._meta.db_table)
+        now = ops.adapt_datetimefield_value(timezone.now())
+        items = list(link.items())
+        with connection.cursor() as cursor:
+            for start in range(0, len(items), CHUNK):
+                chunk = items[start : start + CHUNK]
+                cursor.execute(
+                    f"INSERT INTO {table} (merchant_id, customer_id, kind, value, created_at) "  # noqa: S608
+                    f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))} "
+                    "ON CONFLICT (merchant_id, kind, value) DO NOTHING",
+                    [
+                        v
+                        for key, pk in chunk
+                        for v in (self.merchant.pk, pk, str(EXTERNAL), key, now)
+                    ],
+                )
 
     def _create(
         self,
@@ -118,34 +134,38 @@ class CustomerResolver:
         channels: dict[str, str],
     ) -> dict[str, int]:
         now = timezone.now()
-        customers: list[Customer] = []
+        # One prototype gives every column its default (so a column added to Customer later
+        # is filled as the ORM would), then one multi-row INSERT … RETURNING id per chunk:
+        # the given created_at is kept (auto_now_add would overwrite it), and the ids come
+        # back in the order of the rows, as the ORM's bulk_create relies on too.
+        proto = Customer(merchant=self.merchant, join_channel=IMPORT_CHANNEL, created_at=now)
+        fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+        base = [f.get_db_prep_save(getattr(proto, f.attname), connection) for f in fields]
+        slot = {f.attname: i for i, f in enumerate(fields)}
+        rows: list[list[Any]] = []
         for keys in groups.values():
             head = keys[0]
-            customers.append(
-                Customer(
-                    merchant=self.merchant,
-                    phone=phones.get(head, ""),
-                    name=names.get(head, ""),
-                    join_channel=channels.get(head) or IMPORT_CHANNEL,
-                    created_at=min(first_seen.get(k) or now for k in keys),
-                )
-            )
-        # A raw insert keeps the given created_at (auto_now_add would overwrite it) and
-        # returns the new ids in the order of the rows, on PostgreSQL and SQLite alike.
-        fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
-        pk = Customer._meta.pk
-        assert pk is not None
-        db = router.db_for_write(Customer)
+            row = list(base)
+            row[slot["phone"]] = phones.get(head, "")
+            row[slot["name"]] = names.get(head, "")
+            row[slot["join_channel"]] = channels.get(head) or IMPORT_CHANNEL
+            created = min(first_seen.get(k) or now for k in keys)
+            row[slot["created_at"]] = connection.ops.adapt_datetimefield_value(created)
+            rows.append(row)
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(f.column or f.attname) for f in fields)
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         ids: list[int] = []
-        for start in range(0, len(customers), CHUNK):
-            returned = Customer.unscoped._insert(  # type: ignore[attr-defined]
-                customers[start : start + CHUNK],
-                fields=fields,
-                returning_fields=[pk],
-                raw=True,
-                using=db,
-            )
-            ids.extend(row[0] for row in returned)
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), INSERT_ROWS):
+                chunk = rows[start : start + INSERT_ROWS]
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "  # noqa: S608
+                    "RETURNING id",
+                    [value for row in chunk for value in row],
+                )
+                ids.extend(r[0] for r in cursor.fetchall())
+        customers = rows
         self.created += len(customers)
         return {
             key: customer_id

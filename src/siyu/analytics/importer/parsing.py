@@ -62,6 +62,16 @@ def minor_units(currency: str) -> int:
 
 def amount(text: str, exponent: int) -> int:
     """``"128.50"`` with exponent 2 → ``12850``; refuses negatives and excess decimals."""
+    whole, dot, fraction = text.partition(".")
+    if whole.isdigit() and (fraction.isdigit() or not dot) and len(fraction) <= exponent:
+        # the common case, without Decimal: digits, a dot, at most ``exponent`` digits
+        minor = int(whole) * 10**exponent + (int(fraction.ljust(exponent, "0")) if fraction else 0)
+        if minor <= MAX_AMOUNT and whole.isascii() and fraction.isascii():
+            return minor
+    return _amount(text, exponent)
+
+
+def _amount(text: str, exponent: int) -> int:
     cleaned = text.strip()
     if not cleaned[:1].isdigit():
         for symbol in ("¥", "￥", "$", "€", "£", "₩", "JP¥", "KD", "BD"):
@@ -94,15 +104,14 @@ def amount(text: str, exponent: int) -> int:
 
 def timestamp(text: str, zone: tzinfo, *, now: datetime | None = None) -> datetime:
     """An aware datetime; a naive time is ``zone``'s local time."""
-    cleaned = text.strip().replace("/", "-")
-    if cleaned.endswith(("z", "Z")):
-        cleaned = cleaned[:-1] + "+00:00"
     try:
-        if len(cleaned) == 10:
-            value = datetime.combine(date.fromisoformat(cleaned), time())
-        else:
-            value = datetime.fromisoformat(cleaned)
+        value = datetime.fromisoformat(text) if len(text) > 10 else _other_time(text)
     except ValueError:
+        try:
+            value = _other_time(text)
+        except ValueError:
+            value = None
+    if value is None:
         raise Bad(
             _("Write a time as YYYY-MM-DD HH:MM:SS or ISO 8601, e.g. 2025-03-01 09:30:00.")
         ) from None
@@ -113,6 +122,15 @@ def timestamp(text: str, zone: tzinfo, *, now: datetime | None = None) -> dateti
     if now is not None and value > now:
         raise Bad(_("The time is in the future."))
     return value
+
+
+def _other_time(text: str) -> datetime:
+    cleaned = text.strip().replace("/", "-")
+    if cleaned.endswith(("z", "Z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    if len(cleaned) == 10:
+        return datetime.combine(date.fromisoformat(cleaned), time())
+    return datetime.fromisoformat(cleaned)
 
 
 def external_id(text: str) -> str:

@@ -122,14 +122,11 @@ def _guide(text: str, known: Known) -> int:
     raise Bad(_("No staff member “%(name)s”.") % {"name": text[:40]})
 
 
-def _member_of(ids: set[int], what: str) -> Any:
-    def check(text: str, _known: Known) -> int:
-        value = parsing.positive_id(text)
-        if value not in ids:
-            raise Bad(_("No %(what)s has the id %(id)s.") % {"what": what, "id": value})
-        return value
-
-    return check
+def _in_set(text: str, ids: set[int], what: str) -> int:
+    value = parsing.positive_id(text)
+    if value not in ids:
+        raise Bad(_("No %(what)s has the id %(id)s.") % {"what": _(what), "id": value})
+    return value
 
 
 def _optional(
@@ -198,10 +195,10 @@ def _order(values: dict[str, str], ctx: Context, problems: list[tuple[str, str]]
         refunded=refunded,
         store_id=_optional(values, "store", problems, _store, known),
         channel=_text(values, "channel", problems),
-        group_id=_optional(values, "group", problems, _member_of(known.groups, _("group")), known),
+        group_id=_optional(values, "group", problems, _in_set, known.groups, "group"),
         guide_id=_optional(values, "guide", problems, _guide, known),
         distributor_id=_optional(
-            values, "distributor", problems, _member_of(known.distributors, _("distributor")), known
+            values, "distributor", problems, _in_set, known.distributors, "distributor"
         ),
         campaign_id=_optional(values, "campaign", problems, parsing.positive_id),
         lines=lines,

@@ -12,6 +12,8 @@ Only a file that cannot be read at all (encoding, missing required columns) fail
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +31,7 @@ from siyu.analytics.importer.formats import FileProblem, Reader, format_of
 from siyu.analytics.importer.report import Report
 from siyu.analytics.models import ImportRun
 from siyu.core.models import Merchant
+from siyu.core.tenancy import merchant_context
 
 BATCH_SIZE = 10_000
 
@@ -40,6 +43,9 @@ class Options:
     currency: str | None = None  # the file's currency; must be the merchant's
     dry_run: bool = False
     batch_size: int = BATCH_SIZE
+    # write batches on a second connection while the next one is parsed (PostgreSQL works
+    # on the other core); None: on PostgreSQL outside a transaction
+    pipelined: bool | None = None
 
 
 @dataclass
@@ -191,6 +197,45 @@ class _Batcher:
         )
 
 
+class _Writer:
+    """Flushes batches on a thread of its own (its own database connection), one batch
+    behind the parser: at most two batches are in memory. An error in the thread is raised
+    in the caller at the next batch or at :meth:`close`."""
+
+    def __init__(self, batcher: _Batcher, merchant: Merchant) -> None:
+        self.batcher = batcher
+        self.merchant = merchant
+        self.queue: queue.Queue[tuple[list[tuple[int, rows.Record]], int] | None] = queue.Queue(1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="siyu-import-writer", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            with merchant_context(self.merchant):
+                while (item := self.queue.get()) is not None:
+                    if self.error is None:
+                        try:
+                            self.batcher.flush(*item)
+                        except BaseException as exc:  # handed to the caller
+                            self.error = exc
+        finally:
+            connection.close()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, batch: list[tuple[int, rows.Record]], bytes_read: int) -> None:
+        self._raise()
+        self.queue.put((batch, bytes_read))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self._raise()
+
+
 def _time_of(record: rows.Record) -> datetime | None:
     if isinstance(record, rows.Order):
         return record.placed_at
@@ -238,22 +283,31 @@ def run_stream(
     batcher = _Batcher(merchant, options, import_run, report, outcome, zone)
     report.unknown_columns(reader.unknown)
     reported_unknown = len(reader.unknown)
+    pipelined = options.pipelined
+    if pipelined is None:
+        pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
+    writer = _Writer(batcher, merchant) if pipelined and not options.dry_run else None
+    flush = writer.put if writer is not None else batcher.flush
     batch: list[tuple[int, rows.Record]] = []
-    for source in reader:
-        outcome.rows_read += 1
-        parsed = rows.parse(source, ctx)
-        if isinstance(parsed, list):
-            outcome.rows_rejected += 1
-            for column, reason in parsed:
-                report.add(source.number, column, reason)
-        else:
-            batch.append((source.number, parsed))
-        if len(batch) >= options.batch_size:
-            batcher.flush(batch, reader.bytes_read)
-            batch = []
-            if progress is not None:
-                progress(reader.bytes_read, outcome)
-    batcher.flush(batch, reader.bytes_read)
+    try:
+        for source in reader:
+            outcome.rows_read += 1
+            parsed = rows.parse(source, ctx)
+            if isinstance(parsed, list):
+                outcome.rows_rejected += 1
+                for column, reason in parsed:
+                    report.add(source.number, column, reason)
+            else:
+                batch.append((source.number, parsed))
+            if len(batch) >= options.batch_size:
+                flush(batch, reader.bytes_read)
+                batch = []
+                if progress is not None:
+                    progress(reader.bytes_read, outcome)
+        flush(batch, reader.bytes_read)
+    finally:
+        if writer is not None:
+            writer.close()
     report.unknown_columns(reader.unknown[reported_unknown:])  # keys JSON Lines revealed late
     if progress is not None:
         progress(reader.bytes_read, outcome)

@@ -58,11 +58,33 @@ def _stage(name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, 
                     copy.write_row(row)
             return
         width = len(columns)
+        rows = _adapted(columns, rows)
         for start in range(0, len(rows), SQLITE_ROWS_PER_STATEMENT):
             chunk = rows[start : start + SQLITE_ROWS_PER_STATEMENT]
             marks = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
             flat = [value for row in chunk for value in row]
             cursor.execute(f"INSERT INTO {name} ({names}) VALUES {marks}", flat)
+
+
+def _adapted(
+    columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Times and dates as SQLite stores them through the ORM (UTC text), so staged rows
+    compare equal to stored ones."""
+    ops = connection.ops
+    times = [i for i, (_c, kind) in enumerate(columns) if kind.startswith("timestamp")]
+    days = [i for i, (_c, kind) in enumerate(columns) if kind == "date"]
+    if not times and not days:
+        return rows
+    adapted = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            values[i] = ops.adapt_datetimefield_value(values[i])
+        for i in days:
+            values[i] = ops.adapt_datefield_value(values[i])
+        adapted.append(tuple(values))
+    return adapted
 
 
 def _changed(table: str, columns: Sequence[str]) -> str:
