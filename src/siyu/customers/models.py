@@ -105,7 +105,7 @@ class Customer(MerchantOwned):
         ]
 
     def __str__(self) -> str:
-        return self.name or self.phone
+        return self.name or self.phone or f"#{self.pk}"
 
     @property
     def is_blocked(self) -> bool:
