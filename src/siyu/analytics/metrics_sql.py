@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -155,7 +155,11 @@ def customer_join(alias: str, column: str) -> str:
 
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    """Run one read. On PostgreSQL without JIT compilation: measured on 2 M sales, JIT spent
+    2.6 s of a 7.7 s month overview compiling expressions that then ran once."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, list(params))
         return list(cursor.fetchall())
 
