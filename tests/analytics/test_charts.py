@@ -63,3 +63,9 @@ def test_ranked_bars_put_the_first_row_on_top() -> None:
     assert option["yAxis"]["inverse"] is True
     assert option["yAxis"]["data"] == ["Gina", "Hao"]
     assert option["series"][0]["data"] == [100.0, 25.5]
+
+
+def test_histogram_keeps_the_buckets_in_order() -> None:
+    option = charts.histogram(["0–50", "50–100"], [4, 1], name="Customers")
+    assert option["xAxis"]["data"] == ["0–50", "50–100"]
+    assert option["series"][0]["data"] == [4, 1]

@@ -181,3 +181,19 @@ def ranked_bars(rows: Sequence[tuple[str, int]], *, name: str) -> dict[str, Any]
             }
         ],
     }
+
+
+def histogram(labels: Sequence[str], counts: Sequence[int], *, name: str) -> dict[str, Any]:
+    """Touching bars of counts per bucket (the buckets' labels given in order)."""
+    return {
+        "color": [SALES_COLOR],
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": {"left": 8, "right": 8, "top": 16, "bottom": 8, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "data": list(labels),
+            "axisLabel": {"interval": 0, "rotate": 30},
+        },
+        "yAxis": {"type": "value", "minInterval": 1},
+        "series": [{"name": name, "type": "bar", "barCategoryGap": "4%", "data": list(counts)}],
+    }

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from siyu.analytics import views_console, views_console_boards
+from siyu.analytics import views_console, views_console_boards, views_console_value
 
 app_name = "analytics"
 
@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("rfm/", views_console_boards.rfm_page, name="rfm"),
     path("fission/", views_console_boards.fission_page, name="fission"),
     path("leaderboards/", views_console_boards.leaderboards, name="leaderboards"),
+    path("value/", views_console_value.value_page, name="value"),
 ]

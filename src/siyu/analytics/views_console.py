@@ -117,9 +117,11 @@ def read_query(
 
 
 def export_response(
-    request: HttpRequest, query: DashboardQuery, tables: Mapping[str, TableBuilder]
+    request: HttpRequest, query: DashboardQuery | str, tables: Mapping[str, TableBuilder]
 ) -> HttpResponse | None:
-    """The asked table as a file when the query string has ``export``; None otherwise."""
+    """The asked table as a file when the query string has ``export``; None otherwise.
+
+    The file is named after the table and the period of ``query`` (or the text given)."""
     fmt = request.GET.get("export")
     if fmt is None:
         return None
@@ -133,7 +135,11 @@ def export_response(
             _("Unknown table."), fields={"table": _("must be one of: %s") % ", ".join(tables)}
         )
     table = tables[name]()
-    stem = f"{slug(table.title)}-{query.period.start.isoformat()}-{query.last_day.isoformat()}"
+    if isinstance(query, str):
+        suffix = query
+    else:
+        suffix = f"{query.period.start.isoformat()}-{query.last_day.isoformat()}"
+    stem = f"{slug(table.title)}-{suffix}"
     return download(table, fmt, filename=stem)
 
 
