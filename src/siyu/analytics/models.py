@@ -179,3 +179,32 @@ class ImportRun(MerchantOwned):
         verbose_name = _("import run")
         verbose_name_plural = _("import runs")
         ordering = ["-created_at", "-id"]
+
+
+class LifetimeRun(MerchantOwned):
+    """One refresh of the lifetime-value models (``analytics.lifetime.refresh``): as of which
+    day, in which time unit, the fitted parameters and log-likelihood, how many customers were
+    scored and, when asked, the calibration/holdout check."""
+
+    class Status(models.TextChoices):
+        DONE = "done", _("Done")
+        NO_DATA = "no_data", _("No sales to fit")
+
+    as_of = models.DateField()
+    unit = models.CharField(max_length=8)  # days, weeks
+    horizon_days = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
+    sales = models.BigIntegerField(default=0)
+    customers = models.BigIntegerField(default=0)
+    repeat_customers = models.BigIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    log_likelihood = models.FloatField(null=True, blank=True)
+    converged = models.BooleanField(default=False)
+    holdout = models.JSONField(null=True, blank=True)
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lifetime-value run")
+        verbose_name_plural = _("lifetime-value runs")
+        ordering = ["-created_at", "-id"]
