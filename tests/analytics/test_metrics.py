@@ -218,3 +218,10 @@ def test_bad_input_names_the_field(merchant: Merchant) -> None:
 def test_definitions_cover_every_overview_number() -> None:
     for name in (*metrics.OVERVIEW_NUMBERS, "dau", "wau", "mau", "source_share", "rfm"):
         assert str(metrics.DEFINITIONS[name])
+
+
+def test_a_large_segment_given_as_ids(merchant: Merchant, shop: dict[str, int]) -> None:
+    # More ids than a statement takes as separate parameters: they go as one.
+    ids = {shop["c2"], shop["c3"], *range(10**9, 10**9 + 40_000)}
+    stats = metrics.sale_stats(merchant, MARCH, Filters(customer_ids=ids))[None]
+    assert (stats.gmv, stats.buyers, stats.new_buyers) == (6500, 2, 2)

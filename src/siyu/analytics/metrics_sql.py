@@ -12,6 +12,7 @@ boundaries) and column names from fixed tables; everything else is a bound param
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -33,6 +34,7 @@ ACTIVE = ActiveDay._meta.db_table
 CUSTOMER = Customer._meta.db_table
 
 KEPT = "(s.refunded = 0 OR s.refunded < s.amount)"
+LONG_LIST = 500  # more customer ids than this go to the database as one parameter
 
 SOURCE_SQL = (
     "CASE WHEN s.live_room_id IS NOT NULL THEN 'live'"
@@ -132,8 +134,12 @@ def customer_filter(where: Where, filters: Filters, column: str) -> None:
         where.add(f"{column} IN ({sql})", *params)
     elif not ids:
         where.add("1 = 0")
-    else:
+    elif len(ids) <= LONG_LIST:
         where.add_in(column, sorted(set(ids)))
+    elif connection.vendor == "postgresql":
+        where.add(f"{column} = ANY(%s)", sorted({int(i) for i in ids}))
+    else:  # one parameter, however many ids (SQLite limits the number of parameters)
+        where.add(f"{column} IN (SELECT value FROM json_each(%s))", json.dumps(sorted(set(ids))))  # noqa: S608
 
 
 def sale_where(merchant: Merchant, start: date, end: date, filters: Filters) -> Where:
