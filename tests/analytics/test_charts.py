@@ -69,3 +69,15 @@ def test_histogram_keeps_the_buckets_in_order() -> None:
     option = charts.histogram(["0–50", "50–100"], [4, 1], name="Customers")
     assert option["xAxis"]["data"] == ["0–50", "50–100"]
     assert option["series"][0]["data"] == [4, 1]
+
+
+def test_uplift_curves_label_months_around_joining() -> None:
+    option = charts.uplift_curves(
+        [-1, 0, 1], [1.0, 2.0, 3.0], [1.0, 1.5, 1.25],
+        members_name="Members", controls_name="Controls", y_name="Orders",
+    )  # fmt: skip
+    assert option["xAxis"]["data"] == ["-1", "0", "+1"]
+    members, controls = option["series"]
+    assert members["data"] == [1.0, 2.0, 3.0]
+    assert controls["data"] == [1.0, 1.5, 1.25]
+    assert members["markArea"]["data"] == [[{"xAxis": "0"}, {"xAxis": "0"}]]

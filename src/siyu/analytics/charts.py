@@ -197,3 +197,41 @@ def histogram(labels: Sequence[str], counts: Sequence[int], *, name: str) -> dic
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [{"name": name, "type": "bar", "barCategoryGap": "4%", "data": list(counts)}],
     }
+
+
+def uplift_curves(
+    months: Sequence[int],
+    members: Sequence[float],
+    controls: Sequence[float],
+    *,
+    members_name: str,
+    controls_name: str,
+    y_name: str,
+) -> dict[str, Any]:
+    """Members' and matched controls' mean orders per month around joining (month 0, shaded:
+    left out of the estimate)."""
+    labels = [f"{m:+d}" if m else "0" for m in months]
+    return {
+        "color": [MEMBERS_COLOR, CONTROLS_COLOR],
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [members_name, controls_name], "bottom": 0},
+        "grid": {"left": 8, "right": 16, "top": 24, "bottom": 56, "containLabel": True},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": {"type": "value", "name": y_name},
+        "series": [
+            {
+                "name": members_name,
+                "type": "line",
+                "data": [round(v, 4) for v in members],
+                "markArea": {"silent": True, "data": [[{"xAxis": "0"}, {"xAxis": "0"}]]}
+                if 0 in months
+                else {},
+            },
+            {
+                "name": controls_name,
+                "type": "line",
+                "lineStyle": {"type": "dashed"},
+                "data": [round(v, 4) for v in controls],
+            },
+        ],
+    }

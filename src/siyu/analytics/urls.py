@@ -2,7 +2,12 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from siyu.analytics import views_console, views_console_boards, views_console_value
+from siyu.analytics import (
+    views_console,
+    views_console_boards,
+    views_console_uplift,
+    views_console_value,
+)
 
 app_name = "analytics"
 
@@ -12,5 +17,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("rfm/", views_console_boards.rfm_page, name="rfm"),
     path("fission/", views_console_boards.fission_page, name="fission"),
     path("leaderboards/", views_console_boards.leaderboards, name="leaderboards"),
+    path("uplift/", views_console_uplift.uplift_page, name="uplift"),
     path("value/", views_console_value.value_page, name="value"),
 ]
