@@ -22,6 +22,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import BinaryIO
 
 from django.utils.translation import gettext as _
@@ -156,7 +157,7 @@ class FileProblem(ValueError):
     """The file as a whole cannot be read (encoding, header, required columns)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SourceRow:
     number: int  # as a spreadsheet shows it (CSV), or the line number (JSON Lines)
     values: dict[str, str]  # column → text as found (stripped); absent columns missing
@@ -290,15 +291,22 @@ class Reader:
             raise FileProblem(_("The file is not valid CSV: %(error)s") % {"error": exc}) from None
 
     def _csv_rows(self) -> Iterator[SourceRow]:
-        columns = self._columns
+        names = tuple(self._columns.values())
+        indexes = tuple(self._columns)
+        width = max(indexes) + 1
+        pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda cells: (cells[indexes[0]],))
+        strip = str.strip
         number = 1
         for cells in csv.reader(self.text, delimiter=self._delimiter):
             number += 1
-            values = {
-                column: cells[index].strip()
-                for index, column in columns.items()
-                if index < len(cells) and cells[index].strip()
-            }
+            if len(cells) >= width:
+                values = {c: v for c, v in zip(names, map(strip, pick(cells)), strict=True) if v}
+            else:  # a short row: the columns it has
+                values = {
+                    column: cells[index].strip()
+                    for index, column in self._columns.items()
+                    if index < len(cells) and cells[index].strip()
+                }
             if values or any(cell.strip() for cell in cells):
                 yield SourceRow(number, values)
 
