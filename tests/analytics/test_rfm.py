@@ -10,6 +10,7 @@ from siyu.analytics import rfm
 from siyu.analytics.reference import RfmInput
 from siyu.analytics.testing import make_sale
 from siyu.core.models import Merchant
+from siyu.customers.testing import make_customer
 
 
 def test_quintiles_of_ten_distinct_values() -> None:
@@ -54,11 +55,14 @@ def test_scores_of_a_history(merchant: Merchant) -> None:
         (6, [(datetime(2026, 5, 1, 0, 1), 700, 0)]),  # after as_of: not scored
         (7, [(datetime(2026, 4, 1), 300, 300)]),  # only a full refund: not a buyer
     ]  # fmt: skip
-    for customer, sales in rows:
+    customers = {n: make_customer(merchant) for n, _sales in rows}
+    for n, sales in rows:
         for at, amount, refunded in sales:
-            make_sale(merchant, customer, at, amount, refunded, imported=customer == 4)
+            make_sale(merchant, customers[n].pk, at, amount, refunded, imported=n == 4)
     as_of = date(2026, 5, 1)
-    assert rfm.rfm_inputs(merchant, as_of) == {
+    number = {customer.pk: n for n, customer in customers.items()}
+    inputs = rfm.rfm_inputs(merchant, as_of)
+    assert {number[c]: value for c, value in inputs.items()} == {
         1: RfmInput(11, 3, 3500),
         2: RfmInput(1, 2, 3300),
         3: RfmInput(70, 2, 3000),
@@ -66,7 +70,7 @@ def test_scores_of_a_history(merchant: Merchant) -> None:
         5: RfmInput(83, 1, 800),
     }
     cells = rfm.rfm_cells(merchant, as_of)
-    got = {c: (s.recency, s.frequency, s.monetary, s.fm, s.cell) for c, s in cells.items()}
+    got = {number[c]: (s.recency, s.frequency, s.monetary, s.fm, s.cell) for c, s in cells.items()}
     assert got == {
         1: (4, 5, 5, 5, "loyal"),
         2: (5, 2, 4, 3, "potential_loyalists"),
@@ -74,9 +78,10 @@ def test_scores_of_a_history(merchant: Merchant) -> None:
         4: (1, 2, 2, 2, "hibernating"),
         5: (2, 1, 1, 1, "hibernating"),
     }
-    assert rfm.rfm_cell(merchant, 2, as_of) == "potential_loyalists"
-    assert rfm.rfm_cell(merchant, 7, as_of) is None
+    assert rfm.rfm_cell(customers[2], as_of) == "potential_loyalists"
+    assert rfm.rfm_cell(customers[7], as_of) is None
+    assert rfm.rfm_cell(customers[6]) == "new"  # today: 6 is the latest buyer, with one order
     assert rfm.grid(cells)[(2, 1)] == 1
     assert cells[1].cell_label == "Loyal"
     since = rfm.rfm_inputs(merchant, as_of, since=date(2026, 2, 1))
-    assert since[4] == RfmInput(85, 1, 1000)
+    assert since[customers[4].pk] == RfmInput(85, 1, 1000)

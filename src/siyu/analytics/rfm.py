@@ -18,13 +18,16 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
 from siyu.analytics import metrics_sql as q
 from siyu.analytics.reference import RfmInput
+from siyu.core import clock
 from siyu.core.models import Merchant
+from siyu.customers.models import Customer
 
 CELLS = {
     "champions": _("Champions"),
@@ -124,10 +127,14 @@ def rfm_cells(merchant: Merchant, as_of: date, since: date | None = None) -> dic
     return scores(rfm_inputs(merchant, as_of, since))
 
 
-def rfm_cell(merchant: Merchant, customer_id: int, as_of: date) -> str | None:
-    """One customer's cell (quintiles need everyone, so this scores all buyers: for many
-    customers use :func:`rfm_cells` once)."""
-    found = rfm_cells(merchant, as_of).get(customer_id)
+def rfm_cell(customer: Customer, as_of: date | None = None) -> str | None:
+    """One customer's cell as of ``as_of`` (today in the merchant's time zone by default);
+    None without an order. Quintiles need everyone, so this scores all buyers: for many
+    customers (a segment field) call :func:`rfm_cells` once."""
+    merchant = customer.merchant
+    if as_of is None:
+        as_of = clock.now().astimezone(ZoneInfo(merchant.time_zone)).date() + timedelta(days=1)
+    found = rfm_cells(merchant, as_of).get(customer.pk)
     return found.cell if found else None
 
 
