@@ -5,10 +5,13 @@ Runs after the orders' demo, which writes the customers with their join channel 
 owned by the store's guide (or manager); a door-poster code (``store_door``, opening a new
 group when all are full) and a table-card code (``table_card``) per store; one brand-wide
 store-finder code (``parcel_insert``); a personal code per guide (``guide_card``);
-brand-wide auto-replies. About half of the customers — most of those who came through a
-group or a store's QR code — sit in their home store's groups, joined after their creation
-(spread over the year); a store whose groups are full opens the next one, as the door code
-would. The scans that brought them (plus visits without login and repeat scans), the codes'
+brand-wide auto-replies. The customers the orders' behavioural model simulated sit in their
+home store's groups exactly as it decided (``ctx.shared["group_joins"]``: who joined and when;
+their purchase rate rose from that moment, so analytics finds the uplift in the data); any
+other customer without a membership (the named demo customers, or every customer when the
+orders' demo did not run) joins by chance as before: most of those who came through a group
+or a store's QR code, at a time drawn here. A store whose groups are full opens the next one,
+as the door code would. The scans that brought them (plus visits without login and repeat scans), the codes'
 counters, the customers' ``join_channel`` where empty, "joined" timeline entries, and a
 little chat per group (the staff's post with a product card, welcome messages of the latest
 members, customers' replies) complete it.
@@ -151,6 +154,9 @@ def _setup(ctx: DemoContext) -> Plan:
     if products:
         welcome["card"] = {"type": "product", "id": products[0].pk}
     created = now - timedelta(days=360)
+    planned = [join[0] for join in (ctx.shared.get("group_joins") or {}).values() if join]
+    if planned:  # the groups existed before their first planned member joined
+        created = min(created, min(planned) - timedelta(hours=1))
     groups = []
     for store in plan.stores:
         for number in range(1, rng.choice((1, 2, 2)) + 1):
@@ -302,26 +308,40 @@ def _join_time(ctx: DemoContext, channel: str, created: datetime, now: datetime)
 
 
 def populate(ctx: DemoContext, plan: Plan) -> None:
-    """Seat about half of the customers without a membership yet in their home store's groups."""
+    """Seat the customers without a membership yet in their home store's groups: those the
+    orders' model simulated as it planned (``ctx.shared["group_joins"]``), any other by chance.
+    """
     rng = ctx.rng
     now = clock.now()
     if not plan.groups:
         return
     store_ids = sorted(plan.groups)
+    planned: dict[int, tuple[datetime, int] | None] = ctx.shared.get("group_joins") or {}
     members_before = set(GroupMember.objects.values_list("customer_id", flat=True))
     seats: list[Seat] = []
     rows = Customer.objects.order_by("pk").values_list(
         "pk", "join_channel", "home_store_id", "created_at"
     )
     for pk, channel, home, created in rows.iterator(chunk_size=BATCH):
-        if pk in members_before or rng.random() >= JOIN_SHARE.get(channel, OTHER_JOIN_SHARE):
+        if pk in members_before:
+            continue
+        if pk in planned:
+            join = planned[pk]
+            if join is None:  # simulated, never joined: their purchases say so
+                continue
+            joined_at, near = join
+            if home not in plan.groups:  # no orders (or a closed store): the model's nearest
+                home = near
+        elif rng.random() < JOIN_SHARE.get(channel, OTHER_JOIN_SHARE):
+            joined_at = _join_time(ctx, channel, created, now)
+        else:
             continue
         store_id = home if home in plan.groups else rng.choice(store_ids)
         if channel in JOIN_SHARE or plan.finder is None:
             code = plan.door[store_id] if rng.random() < 0.6 else plan.table[store_id]
         else:
             code = plan.finder
-        seats.append(Seat(pk, _join_time(ctx, channel, created, now), code, store_id))
+        seats.append(Seat(pk, joined_at, code, store_id))
     seats.sort(key=lambda seat: seat.joined_at)
     _seat(ctx, plan, seats, now)
     _scans(ctx, plan, seats, now)

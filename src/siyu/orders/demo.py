@@ -180,7 +180,9 @@ def seed(ctx: DemoContext) -> None:
     """Write ``ctx.options["customers"]`` customers and their year of orders for the merchant.
 
     Reads the stores and SKUs the earlier generators left in ``ctx.shared`` (or the
-    database). Leaves the history's figures in ``ctx.shared["orders_summary"]``.
+    database). Leaves the history's figures in ``ctx.shared["orders_summary"]`` and who joined a
+    store group when in ``ctx.shared["group_joins"]`` (see :func:`group_joins`), for the
+    community demo to seat.
     """
     customers = max(0, int(ctx.options.get("customers", DEFAULT_CUSTOMERS)))
     with merchant_context(ctx.merchant), transaction.atomic(), _no_cyclic_collection():
@@ -463,10 +465,34 @@ def _seed(ctx: DemoContext, customers: int) -> None:
     # Numbers that must be unique across merchants (payments, refunds, the provider's ids)
     # come from a generator of their own, seeded by the demo's seed and this merchant.
     ids_rng = random.Random(f"{rng.getrandbits(64)}:{merchant.pk}")
-    _Writer(
+    writer = _Writer(
         ctx, history, params, store_by_id, skus, _Times(start, params.days), now, ids_rng
-    ).write()
+    )
+    writer.write()
+    ctx.shared["group_joins"] = group_joins(history, writer.customer_pk, start)
     ctx.advance(1)
+
+
+def group_joins(
+    history: model.History, customer_ids: Sequence[int], start: datetime
+) -> dict[int, tuple[datetime, int] | None]:
+    """Who joined a store group in the simulation, when, and near which store, by customer id.
+
+    The model raises a customer's purchase rate from the moment they join, so the community
+    demo must seat exactly these customers at exactly these times for the uplift to be in the
+    data analytics reads. Every simulated customer is a key: ``(joined_at, home store id)``
+    for a member, ``None`` for one who never joined (the community demo leaves them out
+    rather than drawing a membership of its own). ``start`` is the window's first local
+    midnight, which model times count from.
+    """
+    origin = start.astimezone(UTC)  # elapsed seconds, as _Times counts them (DST-proof)
+    joins: dict[int, tuple[datetime, int] | None] = {}
+    for person in history.customers:
+        joined = person.group_joined_at
+        joins[customer_ids[person.index]] = (
+            None if joined is None else (origin + timedelta(seconds=joined), person.home)
+        )
+    return joins
 
 
 # the tables the history writes (their foreign keys are checked once, at the end, on PostgreSQL)

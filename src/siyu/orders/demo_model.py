@@ -15,6 +15,14 @@ that lifetime-value models fitted later recover something close to what went in:
 * After every purchase they drop out for good with their own probability p;
   p differs across customers as a beta distribution (some stay for years,
   others never come back after the first cup).
+* Some join a store's community group, and from that moment on buy more often
+  (``group_rate_uplift``: Luckin's +30 % monthly purchase frequency). Customers who came
+  through a group joined it when they signed up; others, with a probability by how they
+  came, at the first visit after a random moment of their year, so a customer who has
+  already stopped buying never joins. Joining thus happens to customers who are still
+  around, which makes members' own before/after comparison misleading (they were alive
+  before joining by construction, and some stop after); an honest estimate compares them
+  with non-members over the same months (difference in differences).
 * What they spend per order differs across customers too (gamma–gamma style):
   an ``appetite`` multiplier, independent of how often they buy, makes some
   add a pastry to every coffee and others order a plain americano.
@@ -41,6 +49,8 @@ from datetime import date, timedelta
 from itertools import accumulate
 
 DAY = 86_400
+# The join channel of customers who came through a store group: they are members from sign-up.
+GROUP_CHANNEL = "group"
 MINUTE = 60
 HOUR = 3_600
 # Orders are placed while the shops are open (local time, seconds after midnight).
@@ -130,9 +140,17 @@ class Parameters:
     join_channels: Mapping[str, float] = field(
         default_factory=lambda: {"store_qr": 0.40, "storefront": 0.25, "group": 0.20, "guide": 0.15}
     )
-    # Luckin's figure: +30 % monthly purchase frequency after joining a store group, so
-    # group members buy 1.3 times as often (an uplift analytics can find again).
+    # Luckin's figure: +30 % monthly purchase frequency after joining a store group, so a
+    # customer's rate is multiplied by this from the moment they join (an uplift analytics
+    # can find again). Channel "group" customers join at sign-up.
     group_rate_uplift: float = 1.3
+    # The chance that a customer of another channel means to join a store group: they join
+    # at their first visit after a moment drawn uniformly between sign-up and now, if they
+    # are still buying by then. Store posters and table cards lead most into a group; with
+    # the group channel's members it seats about two in five customers, most of them early.
+    group_join_share: Mapping[str, float] = field(
+        default_factory=lambda: {"store_qr": 0.9, "storefront": 0.5, "guide": 0.5}
+    )
     # A shopping guide's one-to-one follow-up keeps customers longer: less dropout.
     guide_dropout_factor: float = 0.8
 
@@ -369,7 +387,7 @@ class SimCustomer:
     index: int
     joined_at: int
     channel: str  # how they joined: a join channel of the customers app
-    rate: float  # purchases per day while alive (λ)
+    rate: float  # purchases per day while alive (λ), before joining a group
     dropout: float  # chance of leaving after each purchase (p)
     appetite: float  # spend multiplier (mean 1)
     delivery_share: float  # chance an order is delivered
@@ -378,6 +396,7 @@ class SimCustomer:
     latitude: float
     longitude: float
     favourite: int | None  # product id of the usual drink
+    group_joined_at: int | None = None  # when they joined a store group (rate × uplift since)
     dropped_at: int | None = None  # the purchase after which they left for good
     last_login_at: int | None = None
     orders: list[SimOrder] = field(default_factory=list)  # in time order, cancelled included
@@ -625,10 +644,11 @@ def _draw_customer(
     joined = day * DAY + _time_of_day(rng, calendar.weekend[day])
     channels = params.join_channels
     channel = rng.choices(list(channels), weights=list(channels.values()))[0] if channels else ""
-    rate = rng.gammavariate(params.rate_shape, params.rate_mean / params.rate_shape)
-    if channel == "group":
-        rate *= params.group_rate_uplift
-    rate = min(rate, params.rate_cap)
+    rate = min(
+        rng.gammavariate(params.rate_shape, params.rate_mean / params.rate_shape), params.rate_cap
+    )
+    # a customer who came through a group joined it as they signed up, before their first order
+    group_joined = joined + _between(rng, 20, 100) if channel == GROUP_CHANNEL else None
     dropout = rng.betavariate(params.dropout_a, params.dropout_b)
     if channel == "guide":
         dropout *= params.guide_dropout_factor
@@ -651,6 +671,7 @@ def _draw_customer(
         index=index,
         joined_at=joined,
         channel=channel,
+        group_joined_at=group_joined,
         rate=rate,
         dropout=dropout,
         appetite=appetite,
@@ -672,19 +693,37 @@ def _purchases(
     menu: _Menu,
     closed: Mapping[int, int | None],
 ) -> None:
-    """The customer's purchases: the BG/NBD process, thinned by the calendar."""
+    """The customer's purchases: the BG/NBD process, thinned by the calendar, its rate raised
+    by ``group_rate_uplift`` from the moment the customer joins a store group."""
     level, peak, weekend = calendar.level, calendar.peak, calendar.weekend
     random_, expovariate = rng.random, rng.expovariate
+    rate = customer.rate
+    if customer.group_joined_at is not None:
+        rate *= params.group_rate_uplift
+    # a customer of another channel may mean to join from a moment of their year on
+    intends: int | None = None
+    if customer.group_joined_at is None and random_() < params.group_join_share.get(
+        customer.channel, 0.0
+    ):
+        intends = customer.joined_at + int(random_() * (now - customer.joined_at))
     # the first order a few minutes after joining
     t = customer.joined_at + _between(rng, 2 * MINUTE, 12 * MINUTE)
     while t < now:
+        placed = len(customer.orders)
         _place(rng, customer, t, now, calendar, params, menu, closed)
+        if intends is not None and t >= intends and len(customer.orders) > placed:
+            # the first visit since: scanned the table card while waiting for the order
+            intends = None
+            joined = t + _between(rng, MINUTE, 8 * MINUTE)
+            if joined < now:
+                customer.group_joined_at = joined
+                rate *= params.group_rate_uplift
         if random_() < customer.dropout:
             customer.dropped_at = t
             return
         # the next purchase: a Poisson process of intensity λ·level(day), by thinning
         candidate = t / DAY
-        scale = customer.rate * peak
+        scale = rate * peak
         while True:
             candidate += expovariate(scale)
             day = int(candidate)
