@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from siyu.core.events import consumer
 from siyu.core.models import DomainEvent
-from siyu.distribution import services
+from siyu.distribution import ledger, services
 from siyu.orders import events as order_events
 
 
@@ -19,12 +19,6 @@ from siyu.orders import events as order_events
     event_types=[order_events.ORDER_PAID, order_events.ORDER_REFUNDED],
 )
 def order_commission(event: DomainEvent) -> None:
-    order_id = event.payload.get("id")
-    if not isinstance(order_id, int):
-        return
-    if event.event_type == order_events.ORDER_REFUNDED:
-        refund = event.payload.get("refund") or {}
-        cause = str(refund.get("reference") or f"event:{event.pk}")
-    else:
-        cause = services.PAID
-    services.sync_order_commission(order_id, cause=cause)
+    found = ledger.cause_of(event)
+    if found is not None:
+        services.sync_order_commission(found[0], cause=found[1])

@@ -75,18 +75,10 @@ def balances(distributor: Distributor | int) -> Balances:
 
 
 def rule_set() -> commission.RuleSet:
-    default = None
-    by_category: dict[int, commission.Rule] = {}
-    by_product: dict[int, commission.Rule] = {}
-    for row in CommissionRule.objects.all():
-        rule = commission.Rule(row.kind, row.rate_bp, row.fixed_fen)
-        if row.scope == CommissionRule.Scope.DEFAULT:
-            default = rule
-        elif row.scope == CommissionRule.Scope.CATEGORY and row.category_id is not None:
-            by_category[row.category_id] = rule
-        elif row.product_id is not None:
-            by_product[row.product_id] = rule
-    return commission.RuleSet(default, by_category, by_product)
+    """The distributors' commission rules (the lookup both ledgers share)."""
+    from siyu.distribution.ledger import rules_of  # ledger imports this module
+
+    return rules_of(CommissionRule)
 
 
 def category_paths(product_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
