@@ -125,7 +125,9 @@ def _guide(text: str, known: Known) -> int:
 def _in_set(text: str, ids: set[int], what: str) -> int:
     value = parsing.positive_id(text)
     if value not in ids:
-        raise Bad(_("No %(what)s has the id %(id)s.") % {"what": _(what), "id": value})
+        if what == "group":
+            raise Bad(_("No group has the id %(id)s.") % {"id": value})
+        raise Bad(_("No distributor has the id %(id)s.") % {"id": value})
     return value
 
 
