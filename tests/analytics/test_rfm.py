@@ -82,6 +82,6 @@ def test_scores_of_a_history(merchant: Merchant) -> None:
     assert rfm.rfm_cell(customers[7], as_of) is None
     assert rfm.rfm_cell(customers[6]) == "new"  # today: 6 is the latest buyer, with one order
     assert rfm.grid(cells)[(2, 1)] == 1
-    assert cells[1].cell_label == "Loyal"
+    assert cells[customers[1].pk].cell_label == "Loyal"
     since = rfm.rfm_inputs(merchant, as_of, since=date(2026, 2, 1))
     assert since[customers[4].pk] == RfmInput(85, 1, 1000)
