@@ -113,3 +113,36 @@ def test_no_sales_and_bad_arguments(merchant: Merchant) -> None:
     with pytest.raises(InvalidInput) as empty:
         lifetime.backtest(merchant, as_of=AS_OF)
     assert "as_of" in empty.value.fields
+
+
+def test_the_command_scores_and_backtests(merchant: Merchant) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    _history(merchant, customers=60, seed=3)
+    out = StringIO()
+    call_command(
+        "analytics", "lifetime", "--merchant", merchant.slug, "--as-of", "2026-06-30", stdout=out
+    )
+    assert "buyers scored" in out.getvalue()
+    assert "log-likelihood" in out.getvalue()
+    out = StringIO()
+    call_command(
+        "analytics",
+        "backtest",
+        "--merchant",
+        merchant.slug,
+        "--as-of",
+        "2026-04-01",
+        "--end",
+        "2026-07-01",
+        "--json",
+        stdout=out,
+    )
+    check = json.loads(out.getvalue())
+    assert check["calibration_end"] == "2026-04-01"
+    assert len(check["rows"]) == 8
+    with pytest.raises(CommandError, match="--as-of"):
+        call_command("analytics", "backtest", "--merchant", merchant.slug, "--as-of", "2020-01-01")

@@ -2,6 +2,8 @@
 
 * :func:`rebuild_facts` — one merchant's facts written again (the console or an operator
   can enqueue it; ``siyu analytics rebuild`` runs the same in the foreground).
+* :func:`refresh_lifetime` — nightly: every merchant with sales gets its lifetime-value models
+  fitted again and every buyer scored (:func:`siyu.analytics.lifetime.refresh`).
 * :func:`sweep_group_messages` — the messaged flag of active days. The community app emits no
   event when a customer posts in a group chat, so this periodic task reads the messages posted
   since its last run (a range of the primary key, remembered in the cache) and ORs the flag in,
@@ -24,6 +26,7 @@ from siyu.core.tenancy import merchant_context
 SWEPT_KEY = "siyu:analytics:messages-swept-to"  # the last message id swept
 COLD_WINDOW = timedelta(hours=2)
 SWEEP_EVERY = timedelta(minutes=5)
+LIFETIME_EVERY = timedelta(days=1)
 
 
 @task()
@@ -64,3 +67,18 @@ def sweep_group_messages() -> int:
             written += facts.write_active_days(merchant, messages=window)
     cache.set(SWEPT_KEY, top, timeout=None)
     return written
+
+
+@task()
+def refresh_lifetime() -> dict[str, int]:
+    """Fit and score every merchant with sales (one transaction each); customers scored per
+    merchant slug."""
+    from siyu.analytics import lifetime
+    from siyu.analytics.models import Sale
+
+    scored: dict[str, int] = {}
+    with_sales = Sale.unscoped.order_by().values_list("merchant_id", flat=True).distinct()
+    for merchant in Merchant.objects.filter(pk__in=list(with_sales)).order_by("pk"):
+        with merchant_context(merchant):
+            scored[merchant.slug] = lifetime.refresh(merchant).customers
+    return scored

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "siyu.core.middleware.TenancyMiddleware",
     "siyu.customers.middleware.StorefrontMiddleware",
+    "siyu.analytics.middleware.VisitMiddleware",
     "siyu.marketing.middleware.AttributionMiddleware",
     "siyu.distribution.middleware.ShareLinkMiddleware",
     "siyu.referrals.middleware.InviteMiddleware",
