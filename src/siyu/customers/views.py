@@ -15,6 +15,7 @@ from siyu.customers import crm_selectors, phones, selectors, services
 from siyu.customers.crm_forms import CrmFilterForm
 from siyu.customers.forms import SmsFilterForm
 from siyu.customers.models import Customer
+from siyu.customers.rules import rfm_and_value_labels
 from siyu.web.console import console_view, paginate, query_without_page
 
 PER_PAGE = 25
@@ -89,6 +90,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     customer = _customer_or_404(actor, pk)
     context = detail_context(request, actor, customer)
+    labels = rfm_and_value_labels()
     context.update(
         {
             "customer": customer,
@@ -102,6 +104,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "order_count": selectors.order_count(customer),
             "can_manage": actor.can(Perm.CUSTOMERS_MANAGE),
             "can_see_audit": actor.can(Perm.AUDIT_VIEW),
+            "value_segment": labels.get(customer.clv_segment, ""),
+            "rfm_cell": labels.get(customer.rfm_cell, ""),
         }
     )
     return render(request, "customers/customer_detail.html", context)
