@@ -265,3 +265,36 @@ def test_missing_required_column_fails_the_file(merchant):
             "orders",
             csv_bytes(["order_id", "customer_id", "placed_at"], [["1", "2", "3"]]),
         )
+
+
+def test_group_and_distributor_of_the_merchant_and_lines_counted(merchant):
+    from siyu.community.testing import make_group
+    from siyu.core.testing import actor_for
+    from siyu.distribution.testing import make_distributor
+
+    group = make_group(actor_for(merchant))
+    distributor = make_distributor(merchant)
+    content = jsonl_bytes(
+        [
+            {
+                "order_id": "G1",
+                "customer_id": "C1",
+                "placed_at": "2025-03-01 10:00:00",
+                "amount": "30",
+                "group": group.pk,
+                "distributor": str(distributor.pk),
+                "lines": 2,
+            },
+            {
+                "order_id": "G2",
+                "customer_id": "C1",
+                "placed_at": "2025-03-01 10:00:00",
+                "amount": "30",
+                "lines": "two",
+            },
+        ]
+    )
+    out = run_bytes(merchant, "orders", content, name="orders.jsonl")
+    assert [(r["row"], r["field"]) for r in out.report] == [(2, "lines")]
+    sale = sales(merchant)["G1"]
+    assert (sale.group_id, sale.distributor_id) == (group.pk, distributor.pk)
