@@ -66,17 +66,38 @@ def log_likelihood(params: tuple[float, float, float], x: FloatArray, m: FloatAr
     return float(log_likelihood_terms(params, x, m).sum())
 
 
+def _prepare(x: FloatArray, m: FloatArray) -> tuple[FloatArray, NDArray[np.intp], FloatArray]:
+    """What the objective reuses on every call: the distinct purchase counts and each row's
+    index into them, and log m̄ + log x per row."""
+    values, index = np.unique(x, return_inverse=True)
+    return values, index, np.log(m) + np.log(x)
+
+
 def _negative_ll_and_gradient(
-    log_params: FloatArray, x: FloatArray, m: FloatArray, penalty: float
+    log_params: FloatArray,
+    x: FloatArray,
+    m: FloatArray,
+    penalty: float,
+    prepared: tuple[FloatArray, NDArray[np.intp], FloatArray] | None = None,
 ) -> tuple[float, FloatArray]:
+    """-LL/n and its gradient in the logs of (p, q, v). The gamma and digamma functions depend
+    on x only, so they are evaluated once per distinct x (x is a small purchase count)."""
     p, q, v = np.exp(log_params)
+    values, index, log_mx = prepared if prepared is not None else _prepare(x, m)
     px = p * x
-    log_vmx = np.log(v + m * x)
-    psi_pxq = special.digamma(px + q)
-    ll = log_likelihood_terms((p, q, v), x, m)
-    d_p = x * (psi_pxq - special.digamma(px) + np.log(m) + np.log(x) - log_vmx)
+    vmx = v + m * x
+    log_vmx = np.log(vmx)
+    pv = p * values
+    gl = (special.gammaln(pv + q) - special.gammaln(pv))[index]
+    psi = special.digamma(pv + q)
+    psi_pxq = psi[index]
+    psi_diff = (psi - special.digamma(pv))[index]
+    # eq. 3 in logs: (px-1) log m̄ + px log x = px (log m̄ + log x) - log m̄
+    ll = gl - special.gammaln(q) + q * np.log(v) + px * log_mx - (log_mx - np.log(x))
+    ll -= (px + q) * log_vmx
+    d_p = x * (psi_diff + log_mx - log_vmx)
     d_q = psi_pxq - special.digamma(q) + np.log(v) - log_vmx
-    d_v = q / v - (px + q) / (v + m * x)
+    d_v = q / v - (px + q) / vmx
     n = len(x)
     theta = np.array([p, q, v])
     value = float(ll.sum()) - penalty * float(theta @ theta)
@@ -104,7 +125,7 @@ def fit_gamma_gamma_arrays(
     result = optimize.minimize(
         _negative_ll_and_gradient,
         np.log([1.0, 2.0, 1.0]),
-        args=(x, ms, penalty),
+        args=(x, ms, penalty, _prepare(x, ms)),
         jac=True,
         method="L-BFGS-B",
         bounds=[(-20.0, 20.0)] * 3,
