@@ -147,7 +147,7 @@ class Parameters:
     # The chance that a customer of another channel means to join a store group: they join
     # at their first visit after a moment drawn uniformly between sign-up and now, if they
     # are still buying by then. Store posters and table cards lead most into a group; with
-    # the group channel's members it seats about two in five customers, most of them early.
+    # the group channel's members it seats about a third of the customers (many stop first).
     group_join_share: Mapping[str, float] = field(
         default_factory=lambda: {"store_qr": 0.9, "storefront": 0.5, "guide": 0.5}
     )
