@@ -225,8 +225,8 @@ def fit_bgnbd_arrays(
 def p_alive(
     params: tuple[float, float, float, float], x: FloatArray, t_x: FloatArray, T: FloatArray
 ) -> FloatArray:
-    """P(still alive at T | x, t_x, T) (eq. 12 of the paper's technical note, the denominator
-    of eq. 10): 1 / (1 + δ(x>0) · a/(b+x-1) · ((α+T)/(α+t_x))^(r+x)), in logs.
+    """P(still alive at T | x, t_x, T) (1 over the denominator of eq. 10):
+    1 / (1 + δ(x>0) · a/(b+x-1) · ((α+T)/(α+t_x))^(r+x)), computed from the log odds.
 
     1 for customers with no repeat purchase (the model lets a customer drop out only right
     after a repeat purchase), and rising with recency t_x.
