@@ -251,9 +251,33 @@ def _cell(merchant: Merchant, kind: str, value: Any) -> Cell:
 
 
 def daily_stats(merchant: Merchant, query: DashboardQuery) -> list[tuple[Any, SaleStats]]:
-    """Every day of the period with its sales statistics (zeros on days without sales)."""
-    rows = q.sale_stats_rows(merchant, query.period.start, query.period.end, query.filters, "s.day")
-    by_day = {q.as_date(key): stats for key, stats in rows.items() if key is not None}
+    """Every day of the period with its GMV, refunds, paid and kept orders and buyers (zeros
+    on days without sales).
+
+    One scan grouped by day, without the per-buyer "first order ever" probe that
+    ``metrics.sale_stats`` makes (the chart does not show new buyers): on 200,000 sales the
+    probe per day and buyer cost seconds. Belongs in ``analytics.metrics`` as a ``daily``
+    function; kept here on the same ``metrics_sql`` building blocks until it moves.
+    """
+    where = q.sale_where(merchant, query.period.start, query.period.end, query.filters)
+    join = q.customer_join("s", "s.customer_id") if where.needs_customer else ""
+    rows = q.fetch(
+        f"SELECT s.day, SUM(s.amount), SUM(s.refunded), COUNT(*),"  # noqa: S608
+        f" SUM(CASE WHEN {q.KEPT} THEN 1 ELSE 0 END),"
+        f" COUNT(DISTINCT CASE WHEN {q.KEPT} THEN s.customer_id END)"
+        f" FROM {q.SALE} s{join} WHERE {where.sql} GROUP BY s.day",
+        where.params,
+    )
+    by_day = {
+        q.as_date(day): SaleStats(
+            gmv=int(gmv or 0),
+            refunds=int(refunds or 0),
+            paid_orders=int(paid or 0),
+            orders=int(kept or 0),
+            buyers=int(buyers or 0),
+        )
+        for day, gmv, refunds, paid, kept, buyers in rows
+    }
     days = []
     day = query.period.start
     while day < query.period.end:
