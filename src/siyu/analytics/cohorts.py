@@ -59,17 +59,24 @@ class CohortMatrix:
         return points
 
 
-def _firsts_sql(merchant: Merchant, as_of: date, filters: Filters) -> tuple[str, list[Any]]:
-    """Each customer's first kept sale day (before ``as_of``), filtered by customer."""
+def _kept_sales_sql(
+    merchant: Merchant, as_of: date, filters: Filters, by: str
+) -> tuple[str, list[Any]]:
+    """Every kept sale (before ``as_of``) of the filtered customers with its customer's first
+    kept sale day beside it (a window over the customer's sales: one pass, no self-join) and,
+    by channel, the customer's join channel."""
     where = q.Where()
     where.add("s.merchant_id = %s", merchant.pk)
     where.add("s.day < %s", q.db_date(as_of))
     where.add(q.KEPT)
     q.customer_filter(where, filters, "s.customer_id")
-    join = q.customer_join("s", "s.customer_id") if where.needs_customer else ""
+    need_customer = where.needs_customer or by == "channel"
+    join = q.customer_join("s", "s.customer_id") if need_customer else ""
+    channel = ", COALESCE(c.join_channel, '') AS channel" if by == "channel" else ""
     sql = (
-        f"SELECT s.customer_id AS customer_id, MIN(s.day) AS first_day FROM {q.SALE} s{join}"  # noqa: S608
-        f" WHERE {where.sql} GROUP BY s.customer_id"
+        "SELECT s.customer_id AS customer_id, s.day AS day, s.amount - s.refunded AS net,"  # noqa: S608
+        f" MIN(s.day) OVER (PARTITION BY s.customer_id) AS first_day{channel}"
+        f" FROM {q.SALE} s{join} WHERE {where.sql}"
     )
     return sql, where.params
 
@@ -82,33 +89,32 @@ def cohort_matrix(
     filters: Filters = NO_FILTERS,
 ) -> CohortMatrix:
     """Customers whose first order fell in ``period``, by acquisition month (or join
-    channel) × months since: buyers, net sales, retention and revenue per customer."""
+    channel) × months since: buyers, net sales, retention and revenue per customer.
+
+    One scan of the merchant's kept sales: a window gives each sale its customer's first day,
+    and one GROUP BY counts the cohort's sizes (month 0 of each first month) and every cell.
+    """
     if by not in COHORT_KEYS:
         raise InvalidInput(
             _("Unknown cohort key."), fields={"by": _("must be “month” or “channel”")}
         )
-    firsts, params = _firsts_sql(merchant, as_of, filters)
+    sales, params = _kept_sales_sql(merchant, as_of, filters, by)
     first_month = q.month_number_sql("f.first_day")
-    key_sql = first_month if by == "month" else "COALESCE(c.join_channel, '')"
-    join = q.customer_join("f", "f.customer_id").replace("f.merchant_id", "%s")
-    join_params = [merchant.pk] if by == "channel" else []
-    join = join if by == "channel" else ""
-    in_period = "f.first_day >= %s AND f.first_day < %s"
-    period_params = [q.db_date(period.start), q.db_date(period.end)]
-    sizes = q.fetch(
-        f"SELECT {key_sql}, {first_month}, COUNT(*) FROM ({firsts}) f{join}"  # noqa: S608
-        f" WHERE {in_period} GROUP BY {key_sql}, {first_month}",
-        [*params, *join_params, *period_params],
+    key_sql = first_month if by == "month" else "f.channel"
+    since = f"{q.month_number_sql('f.day')} - {first_month}"
+    rows_found = q.fetch(
+        f"SELECT {key_sql}, {first_month}, {since},"  # noqa: S608
+        " COUNT(DISTINCT f.customer_id), SUM(f.net)"
+        f" FROM ({sales}) f WHERE f.first_day >= %s AND f.first_day < %s"
+        f" GROUP BY {key_sql}, {first_month}, {since}",
+        [*params, q.db_date(period.start), q.db_date(period.end)],
     )
-    since = f"{q.month_number_sql('s.day')} - {first_month}"
-    cells = q.fetch(
-        f"SELECT {key_sql}, {since}, COUNT(DISTINCT s.customer_id), SUM(s.amount - s.refunded)"  # noqa: S608
-        f" FROM ({firsts}) f{join} JOIN {q.SALE} s ON s.customer_id = f.customer_id"
-        f" WHERE {in_period} AND s.merchant_id = %s AND s.day >= %s AND s.day < %s"
-        f" AND {q.KEPT} GROUP BY {key_sql}, {since}",
-        [*params, *join_params, *period_params, merchant.pk, q.db_date(period.start),
-         q.db_date(as_of)],
-    )  # fmt: skip
+    sizes = [(key, first, n) for key, first, k, n, _net in rows_found if int(k) == 0]
+    merged: dict[tuple[Any, int], tuple[int, int]] = {}
+    for key, _first, k, n, net in rows_found:
+        buyers, money = merged.get((key, int(k)), (0, 0))
+        merged[(key, int(k))] = (buyers + int(n), money + int(net or 0))
+    cells = [(key, k, n, net) for (key, k), (n, net) in merged.items()]
     last_month = month_index(as_of - timedelta(days=1))
 
     def label(key: Any) -> str:
