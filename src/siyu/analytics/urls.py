@@ -7,6 +7,7 @@ from siyu.analytics import (
     views_console_boards,
     views_console_uplift,
     views_console_value,
+    views_imports,
 )
 
 app_name = "analytics"
@@ -19,4 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("leaderboards/", views_console_boards.leaderboards, name="leaderboards"),
     path("uplift/", views_console_uplift.uplift_page, name="uplift"),
     path("value/", views_console_value.value_page, name="value"),
+    path("import/", views_imports.import_list, name="import_list"),
+    path("import/<int:pk>/", views_imports.import_detail, name="import_detail"),
+    path("import/<int:pk>/report.csv", views_imports.import_report, name="import_report"),
 ]

@@ -88,6 +88,12 @@ def yuan(amount: int | None) -> str:
 
 
 @register.filter
+def can(actor: Any, permission: str) -> bool:
+    """``{% if actor|can:"analytics.import" %}``: whether the console's actor holds it."""
+    return bool(actor is not None and actor.can(permission))
+
+
+@register.filter
 def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
