@@ -1,55 +1,20 @@
-"""The imports API: upload (202), progress and counts, the report, 4xx naming the field, roles.
-
-Until ``siyu.config.api`` mounts ``siyu.analytics.api.router`` at ``/api/v1/analytics``,
-this module mounts it there on an API of its own, configured like the project's, and serves
-as the URLconf of its tests (the middleware runs exactly as in production).
-"""
+"""The imports API (``/api/v1/analytics/imports``): upload (202), progress and counts, the
+report, 4xx naming the field, roles."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import Resolver404, get_resolver, path
-from ninja import NinjaAPI
 
-from siyu.analytics.api import router
 from siyu.analytics.importer.testing import csv_bytes
 from siyu.analytics.models import ImportRun, Sale
-from siyu.config import urls as project_urls
-from siyu.config.api import Utf8JSONRenderer
-from siyu.core.apikit import AUTH, install_error_handlers
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import api_client
 
 BASE = "/api/v1/analytics/imports"
 
-
-def _mounted() -> bool:
-    try:
-        get_resolver(project_urls).resolve(BASE)
-    except Resolver404:
-        return False
-    return True
-
-
-urlpatterns = list(project_urls.urlpatterns)
-if not _mounted():
-    _api = NinjaAPI(
-        renderer=Utf8JSONRenderer(),
-        title="Siyu API (imports, tests)",
-        version="test",
-        auth=AUTH,
-        urls_namespace="api-v1-import-tests",
-        docs_url=None,
-        openapi_url=None,
-    )
-    install_error_handlers(_api)
-    _api.add_router("/analytics", router)
-    urlpatterns = [path("api/v1/", _api.urls), *urlpatterns]
-handler404 = project_urls.handler404
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 ORDERS = csv_bytes(
     ["order_id", "customer_id", "placed_at", "amount"],

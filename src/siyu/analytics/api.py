@@ -77,7 +77,7 @@ class ImportIn(Schema):
 def start_import(
     request: HttpRequest, file: File[UploadedFile], payload: Form[ImportIn]
 ) -> Status[ImportRun]:
-    actor = actor_of(request, Perm.CUSTOMERS_MANAGE)
+    actor = actor_of(request, Perm.ANALYTICS_IMPORT)
     options = Options(
         kind=payload.kind,
         file_format=payload.format,
@@ -101,7 +101,7 @@ def start_import(
 )
 @paginate(Page)
 def list_imports(request: HttpRequest) -> Any:
-    actor = actor_of(request, Perm.CUSTOMERS_MANAGE)
+    actor = actor_of(request, Perm.ANALYTICS_IMPORT)
     with merchant_context(actor.merchant):
         return ImportRun.objects.all()
 
@@ -112,7 +112,7 @@ def list_imports(request: HttpRequest) -> Any:
     summary="An import's progress, counts and first 1,000 report lines",
 )
 def get_import(request: HttpRequest, run_id: int) -> ImportRun:
-    return service.get(actor_of(request, Perm.CUSTOMERS_MANAGE), run_id)
+    return service.get(actor_of(request, Perm.ANALYTICS_IMPORT), run_id)
 
 
 @router.get(
@@ -121,7 +121,7 @@ def get_import(request: HttpRequest, run_id: int) -> ImportRun:
     summary="An import's whole validation report as CSV (row, field, reason)",
 )
 def import_report(request: HttpRequest, run_id: int) -> HttpResponseBase:
-    actor = actor_of(request, Perm.CUSTOMERS_MANAGE)
+    actor = actor_of(request, Perm.ANALYTICS_IMPORT)
     stream = service.open_report(actor, run_id)
     if stream is None:
         return HttpResponse("row,field,reason\r\n", content_type="text/csv; charset=utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from siyu.analytics.api import router as analytics_router
 from siyu.bargain.api import router as bargain_router
 from siyu.bargain.storefront_api import router as storefront_bargain_router
 from siyu.catalog.api import router as catalog_router
@@ -110,6 +111,7 @@ api.add_router("/storefront/{merchant_slug}/account", storefront_account_router)
 api.add_router("/storefront/{merchant_slug}/community", storefront_community_router)
 api.add_router("/storefront/{merchant_slug}/coupons", storefront_coupons_router)
 api.add_router("/storefront/{merchant_slug}/distributor", storefront_distributor_router)
+api.add_router("/analytics", analytics_router)
 api.add_router("/storefront/{merchant_slug}/points", storefront_loyalty_router)
 api.add_router("/storefront/{merchant_slug}/invite", storefront_referrals_router)
 api.add_router("/storefront/{merchant_slug}/groupbuy", storefront_groupbuy_router)

@@ -21,7 +21,9 @@ commands:
   createmerchant   create a merchant and its owner
   check            check configuration, database, migrations and static files
   openapi          write the API's OpenAPI document (--check: fail if the file is stale)
-  import, report   (arrive with later capabilities)
+  import           bring history in: customers, orders, memberships, referrals (docs/import.md)
+  report           the analytics numbers of a period on the terminal (--json)
+  analytics        rebuild the fact tables; lifetime value now; backtest it on a past date
   <other>          any Django management command, e.g. `siyu shell`
 
 Settings come from SIYU_* environment variables; see docs/operations.md.

@@ -11,6 +11,11 @@ from decimal import Decimal
 
 # ISO 4217 minor-unit exponents for the currencies a merchant is likely to use.
 MINOR_UNITS: dict[str, int] = {
+    "KWD": 3,
+    "BHD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
     "CNY": 2,
     "HKD": 2,
     "TWD": 2,

@@ -4,8 +4,8 @@
 ``SIYU_DATA_DIR/imports/<merchant>/`` (never in the database, never under the public media
 root), creates the ``ImportRun`` and queues :func:`process` after commit.
 :func:`process` runs it and records the outcome; the CLI calls :func:`run_now` directly.
-Permission: whoever may manage customers (``Perm.CUSTOMERS_MANAGE``), since an import
-creates and updates customers.
+Permission: ``Perm.ANALYTICS_IMPORT`` (owner and operator), since an import creates and
+updates customers and the sales history.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def start(
     actor: Actor, *, file_name: str, chunks: Iterable[bytes], size: int, options: Options
 ) -> ImportRun:
     """Store the upload and queue the import; the new run (status ``queued``)."""
-    actor.require(Perm.CUSTOMERS_MANAGE)
+    actor.require(Perm.ANALYTICS_IMPORT)
     name = (Path(file_name or "import.csv").name or "import.csv")[-200:]
     file_format = check_options(options, name, actor)
     if size <= 0:
@@ -194,7 +194,7 @@ def _finish(
 
 
 def get(actor: Actor, run_id: int) -> ImportRun:
-    actor.require(Perm.CUSTOMERS_MANAGE)
+    actor.require(Perm.ANALYTICS_IMPORT)
     with merchant_context(actor.merchant):
         run = ImportRun.objects.filter(pk=run_id).first()
     if run is None:
