@@ -60,8 +60,8 @@ def leave_on_refund(order_id: int) -> Member | None:
         team.status = Team.Status.FAILED
         team.closed_at = now
         team.save(update_fields=["status", "closed_at"])
-        payload = {"activity_id": team.activity_id, "team_id": team.pk}
-        empty = {"order_ids": [], "customer_ids": []}
+        payload: dict[str, object] = {"activity_id": team.activity_id, "team_id": team.pk}
+        empty: dict[str, list[int]] = {"order_ids": [], "customer_ids": []}
         events.emit(
             current_merchant(), groupbuy_events.TEAM_FAILED, {**payload, **empty}, aggregate=team
         )
