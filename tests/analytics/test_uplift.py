@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from django.utils import translation
 
 from siyu.analytics import uplift_verdict
 from siyu.analytics.uplift import MonthlyActivity, estimate
@@ -217,7 +218,8 @@ def test_tiny_samples_are_too_thin_to_tell() -> None:
     assert 0 < result.frequency.n_members < uplift_verdict.MIN_MEMBERS
     assert result.frequency.verdict == uplift_verdict.TOO_THIN
     assert result.aov.verdict == uplift_verdict.TOO_THIN
-    assert result.frequency.verdict_label == "Too thin to tell"
+    with translation.override("en"):
+        assert result.frequency.verdict_label == "Too thin to tell"
 
 
 def test_a_wide_interval_is_too_thin_even_with_enough_customers() -> None:

@@ -149,7 +149,7 @@ def test_operator_creates_a_coupon_a_customer_claims_and_uses_it_at_checkout(
     for label, value in (("参与人数", "1"), ("已使用", "1"), ("优惠金额", "¥10.00")):
         assert re.search(rf"{label}\s*{re.escape(value)}", stats), (label, stats)
     assert re.search(r"销售额\s*¥54\.00", stats), stats
-    assert re.search(r"新客数\s*1", stats), stats
+    assert re.search(r"新客户\s*1", stats), stats
     staff.wait_for_selector(".chart svg")  # ECharts drew the claims and uses
     assert staff.locator(".coupon-qr svg").count() == 1
     shoot(staff, artifacts, "console-results")
