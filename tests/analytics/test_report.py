@@ -46,7 +46,9 @@ def test_json_has_the_numbers_in_fen_with_previous_and_change(
 ) -> None:
     document = json.loads(_run("--merchant", merchant.slug, *MARCH, "--json"))
     numbers = document["numbers"]
-    assert numbers["gmv"] == {"value": 21000, "previous": 4000, "change": 4.25}
+    gmv = numbers["gmv"]
+    assert (gmv["value"], gmv["previous"], gmv["change"]) == (21000, 4000, 4.25)
+    assert gmv["definition"].startswith("Paid amount")
     assert numbers["net_sales"]["value"] == 20000
     assert numbers["orders"]["value"] == 3
     assert numbers["buyers"]["value"] == 2

@@ -1,4 +1,5 @@
-"""Staff API of imports: upload a file of history, follow its progress, read its report.
+"""Staff API of analytics: imports of history, and the numbers (overview, cohorts, RFM,
+lifetime value).
 
 (No ``from __future__ import annotations``: django-ninja resolves annotations at run time.)
 
@@ -8,21 +9,30 @@ Mounted by the project at ``/api/v1/analytics``: ``POST /imports`` (multipart: `
 ``GET /imports/{id}/report.csv`` the whole report. Whoever may manage customers may import.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
-from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
+from siyu.analytics import cohorts, documents, lifetime, metrics
+from siyu.analytics.forms import dimension_labels
 from siyu.analytics.importer import service
 from siyu.analytics.importer.runner import Options
-from siyu.analytics.models import ImportRun
+from siyu.analytics.models import ImportRun, LifetimeRun
+from siyu.analytics.reference import Period
+from siyu.core import clock
+from siyu.core.actors import Actor
 from siyu.core.apikit import ERROR_RESPONSES, Page, actor_of
+from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.permissions import Perm
 from siyu.core.tenancy import merchant_context
+from siyu.customers.models import Customer
 
 router = Router(tags=["analytics"])
+MAX_DAYS = 3 * 366  # the longest period asked for at once (as the console and the report)
 
 
 class ImportRunOut(Schema):
@@ -131,3 +141,140 @@ def import_report(request: HttpRequest, run_id: int) -> HttpResponseBase:
         as_attachment=True,
         filename=f"import-{run_id}-report.csv",
     )
+
+
+# --- the numbers (the same documents as `siyu report --json`) -----------------------------------
+
+
+class PeriodQuery(Schema):
+    from_: date = Field(alias="from", description="First local day, YYYY-MM-DD.")
+    to: date = Field(description="Last local day, included.")
+
+
+class OverviewQuery(PeriodQuery):
+    by: str | None = Field(
+        None,
+        description="Group the period's sales by `store`, `group`, `guide`, `distributor`, "
+        "`campaign`, `channel` or `source`.",
+    )
+
+
+class CohortQuery(PeriodQuery):
+    by: Literal["month", "channel"] = Field("month", description="Acquisition month or channel.")
+
+
+class BacktestQuery(Schema):
+    as_of: date = Field(description="Fit on the history before this day only.")
+    end: date | None = Field(None, description="Compare up to this day (default: today).")
+    unit: Literal["days", "weeks"] = "weeks"
+
+
+def _period(query: PeriodQuery) -> Period:
+    if (query.to - query.from_).days + 1 > MAX_DAYS:
+        reason = _("At most %(n)d days.") % {"n": MAX_DAYS}
+        raise InvalidInput(reason, fields={"to": reason})
+    return Period.of(query.from_, query.to + timedelta(days=1))
+
+
+def _viewer(request: HttpRequest) -> Actor:
+    return actor_of(request, Perm.ANALYTICS_VIEW)
+
+
+@router.get(
+    "/overview",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="The headline numbers of a period beside the period before it",
+    description="GMV, net sales, orders, buyers, AOV, frequency, repurchase rate, new and "
+    "returning buyers, refunds, DAU/WAU/MAU, each with its change and definition "
+    "(docs/metrics.md), the share of sales by source and, with `by`, the sales per value of "
+    "a dimension. Money in fen. The same document as `siyu report --json`.",
+)
+def overview(request: HttpRequest, query: Query[OverviewQuery]) -> dict[str, Any]:
+    merchant = _viewer(request).merchant
+    period = _period(query)
+    with merchant_context(merchant):
+        figures = metrics.overview(merchant, period)
+        grouped = metrics.sale_stats(merchant, period, by=query.by) if query.by else {}
+        labels = dimension_labels(merchant, query.by, grouped) if query.by else {}
+    ordered = sorted(grouped.items(), key=lambda i: (-i[1].net_sales, labels[i[0]]))
+    rows = [(labels[k], k, s) for k, s in ordered]
+    return documents.overview_document(merchant, period, figures, query.by, rows)
+
+
+@router.get(
+    "/cohorts",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="Customers first buying in the period, month by month since",
+    description="Per cohort (acquisition month or join channel) and month since the first "
+    "order: customers still counted (`eligible`), buyers, net sales, retention and revenue per "
+    "customer.",
+)
+def cohort_matrix(request: HttpRequest, query: Query[CohortQuery]) -> dict[str, Any]:
+    merchant = _viewer(request).merchant
+    period = _period(query)
+    today = clock.local(clock.now(), merchant.time_zone).date()
+    with merchant_context(merchant):
+        matrix = cohorts.cohort_matrix(merchant, period, today + timedelta(days=1), by=query.by)
+    return documents.cohort_document(matrix)
+
+
+@router.get(
+    "/rfm",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="Buyers per RFM cell and per square of the 5×5 grid, today",
+)
+def rfm_cells(request: HttpRequest) -> dict[str, Any]:
+    merchant = _viewer(request).merchant
+    today = clock.local(clock.now(), merchant.time_zone).date()
+    with merchant_context(merchant):
+        return documents.rfm_document(merchant, today + timedelta(days=1))
+
+
+@router.get(
+    "/lifetime",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="The latest lifetime-value fit: parameters, log-likelihood, holdout check",
+    description="`run` is null before the first nightly refresh. Each customer's scores are "
+    "on the customer (`/customers/{id}/value`).",
+)
+def lifetime_run(request: HttpRequest) -> dict[str, Any]:
+    merchant = _viewer(request).merchant
+    with merchant_context(merchant):
+        run = LifetimeRun.objects.order_by("-created_at", "-id").first()
+    return {"run": documents.lifetime_document(run)}
+
+
+@router.get(
+    "/lifetime/backtest",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="Fit as of a past day on the history before it; predicted against actual after it",
+    description="The calibration/holdout check of Fader, Hardie and Lee (2005), by number of "
+    "repeat purchases before `as_of` (0–6, 7+), with the fitted parameters and "
+    "log-likelihood. Nothing is stored.",
+)
+def lifetime_backtest(request: HttpRequest, query: Query[BacktestQuery]) -> dict[str, Any]:
+    merchant = _viewer(request).merchant
+    with merchant_context(merchant):
+        return lifetime.backtest(merchant, as_of=query.as_of, end=query.end, unit=query.unit)
+
+
+@router.get(
+    "/customers/{customer_id}/value",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="A customer's lifetime value and RFM cell",
+)
+def customer_value(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    merchant = _viewer(request).merchant
+    with merchant_context(merchant):
+        customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Not found."))
+    return {
+        "customer_id": customer.pk,
+        "scored_at": customer.clv_scored_at.isoformat() if customer.clv_scored_at else None,
+        "chance_active_percent": customer.clv_alive,
+        "predicted_value_12_months": customer.clv_value,
+        "value_segment": customer.clv_segment,
+        "rfm_cell": customer.rfm_cell,
+        "currency": merchant.currency,
+    }

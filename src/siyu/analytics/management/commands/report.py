@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from siyu.analytics import metrics
+from siyu.analytics import documents, metrics
 from siyu.analytics.forms import DIMENSION_LABELS, MAX_DAYS, dimension_labels
 from siyu.analytics.reference import DIMENSIONS, Period, SaleStats
 from siyu.analytics.views_console import (
@@ -55,26 +55,6 @@ def _day(value: str, name: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise CommandError(f"--{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _stats_json(stats: SaleStats) -> dict[str, Any]:
-    return {
-        name: getattr(stats, name)
-        for name in (
-            "gmv",
-            "net_sales",
-            "refunds",
-            "paid_orders",
-            "orders",
-            "buyers",
-            "aov",
-            "frequency",
-            "repurchase_rate",
-            "new_buyers",
-            "returning_buyers",
-            "refund_count",
-        )
-    }
 
 
 class Command(BaseCommand):
@@ -119,34 +99,7 @@ class Command(BaseCommand):
         by: str | None,
         grouped: list[tuple[str, Any, SaleStats]],
     ) -> None:
-        previous = period.previous()
-        document: dict[str, Any] = {
-            "merchant": merchant.slug,
-            "currency": merchant.currency,
-            "from": period.start.isoformat(),
-            "to": (period.end - timedelta(days=1)).isoformat(),
-            "previous": {
-                "from": previous.start.isoformat(),
-                "to": (previous.end - timedelta(days=1)).isoformat(),
-            },
-            "numbers": {
-                row["name"]: {
-                    "value": row["value"],
-                    "previous": row["previous"],
-                    "change": row["change"],
-                }
-                for row in figures.rows()
-            },
-            "sources": {
-                source: {"net_sales": stats.net_sales, "orders": stats.orders, "share": share}
-                for source, (stats, share) in figures.sources.items()
-            },
-        }
-        if by:
-            document["by"] = by
-            document["groups"] = [
-                {"key": key, "label": label, **_stats_json(stats)} for label, key, stats in grouped
-            ]
+        document = documents.overview_document(merchant, period, figures, by, grouped)
         self.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
 
     def _table(
