@@ -141,8 +141,8 @@ def uplift_page(request: HttpRequest) -> HttpResponse:
             headings=[
                 _("Metric"),
                 _("Effect"),
-                _("95% low"),
-                _("95% high"),
+                _("Low end (95%)"),
+                _("High end (95%)"),
                 _("Relative"),
                 _("Members"),
                 _("Matched controls"),
