@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from siyu.analytics import lifetime
+from siyu.analytics import documents, lifetime
 from siyu.analytics import rebuild as facts_rebuild
 from siyu.core.errors import InvalidInput
 from siyu.core.models import Merchant
@@ -81,19 +81,7 @@ class Command(BaseCommand):
         run = lifetime.refresh(
             merchant, as_of=opts["as_of"], unit=opts["unit"], holdout_days=opts["holdout_days"]
         )
-        out = {
-            "as_of": run.as_of.isoformat(),
-            "unit": run.unit,
-            "status": run.status,
-            "sales": run.sales,
-            "customers": run.customers,
-            "repeat_customers": run.repeat_customers,
-            "params": run.params,
-            "log_likelihood": run.log_likelihood,
-            "converged": run.converged,
-            "seconds": round(run.seconds, 2),
-            "holdout": run.holdout,
-        }
+        out = documents.lifetime_document(run)
         if opts["json"]:
             self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
             return
