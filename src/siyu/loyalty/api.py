@@ -42,7 +42,7 @@ class SettingsIn(Schema):
 
 
 class SettingsOut(SettingsIn):
-    pass
+    """The settings as stored: the same fields as a full update."""
 
 
 class TierIn(Schema):
