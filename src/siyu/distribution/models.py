@@ -149,63 +149,82 @@ class BindingChange(MerchantOwned):
         return f"{self.customer_id}: {self.from_distributor_id} → {self.to_distributor_id}"
 
 
-class CommissionRule(MerchantOwned):
-    """The level-1 rate: the merchant's default, a category's (and its subcategories'), or a
-    product's. A product's rule beats its nearest category's, which beats the default."""
+class RuleScope(models.TextChoices):
+    DEFAULT = "default", _("Default")
+    CATEGORY = "category", _("Category")
+    PRODUCT = "product", _("Product")
 
-    class Scope(models.TextChoices):
-        DEFAULT = "default", _("Default")
-        CATEGORY = "category", _("Category")
-        PRODUCT = "product", _("Product")
 
-    class Kind(models.TextChoices):
-        PERCENT = "percent", _("Percentage")
-        FIXED = "fixed", _("Fixed amount per unit")
+class RuleKind(models.TextChoices):
+    PERCENT = "percent", _("Percentage")
+    FIXED = "fixed", _("Fixed amount per unit")
 
-    scope = models.CharField(_("applies to"), max_length=10, choices=Scope.choices)
+
+def rule_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """One rule per target (the default, a category, a product), the target matching the
+    scope, and a rate of at most 100 %: the constraints of both rules tables."""
+    return [
+        models.UniqueConstraint(
+            fields=["merchant"],
+            condition=models.Q(scope="default"),
+            name=f"{prefix}_default_once",
+        ),
+        models.UniqueConstraint(
+            fields=["merchant", "category"],
+            condition=models.Q(scope="category"),
+            name=f"{prefix}_category_once",
+        ),
+        models.UniqueConstraint(
+            fields=["merchant", "product"],
+            condition=models.Q(scope="product"),
+            name=f"{prefix}_product_once",
+        ),
+        models.CheckConstraint(
+            condition=(
+                models.Q(scope="default", category__isnull=True, product__isnull=True)
+                | models.Q(scope="category", category__isnull=False, product__isnull=True)
+                | models.Q(scope="product", category__isnull=True, product__isnull=False)
+            ),
+            name=f"{prefix}_scope_target",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(rate_bp__lte=10_000), name=f"{prefix}_rate_range"
+        ),
+    ]
+
+
+class RuleFields(MerchantOwned):
+    """What a commission rule is: where it applies and what it pays (a percentage in basis
+    points of the paid amount, or fixed fen per unit). Both ledgers' rules tables have it."""
+
+    Scope = RuleScope
+    Kind = RuleKind
+
+    scope = models.CharField(_("applies to"), max_length=10, choices=RuleScope.choices)
     category = models.ForeignKey(
         "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     product = models.ForeignKey(
         "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=RuleKind.choices)
     rate_bp = models.PositiveIntegerField(_("rate (basis points)"), default=0)
     fixed_fen = models.PositiveBigIntegerField(_("amount per unit (fen)"), default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
+
+
+class CommissionRule(RuleFields):
+    """The level-1 rate: the merchant's default, a category's (and its subcategories'), or a
+    product's. A product's rule beats its nearest category's, which beats the default."""
+
+    class Meta:
         verbose_name = _("commission rule")
         verbose_name_plural = _("commission rules")
         ordering = ["scope", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["merchant"],
-                condition=models.Q(scope="default"),
-                name="commission_rule_default_once",
-            ),
-            models.UniqueConstraint(
-                fields=["merchant", "category"],
-                condition=models.Q(scope="category"),
-                name="commission_rule_category_once",
-            ),
-            models.UniqueConstraint(
-                fields=["merchant", "product"],
-                condition=models.Q(scope="product"),
-                name="commission_rule_product_once",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    models.Q(scope="default", category__isnull=True, product__isnull=True)
-                    | models.Q(scope="category", category__isnull=False, product__isnull=True)
-                    | models.Q(scope="product", category__isnull=True, product__isnull=False)
-                ),
-                name="commission_rule_scope_target",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(rate_bp__lte=10_000), name="commission_rule_rate_range"
-            ),
-        ]
+        constraints = rule_constraints("commission_rule")
 
     def __str__(self) -> str:
         return f"{self.scope} {self.kind}"
@@ -393,58 +412,16 @@ class WithdrawalKey(MerchantOwned):
         return self.client_key
 
 
-class GuideCommissionRule(MerchantOwned):
+class GuideCommissionRule(RuleFields):
     """What a shopping guide earns on the orders attributed to them (``Order.guide_id``): the
     merchant's default, a category's (and its subcategories') or a product's, like
     :class:`CommissionRule` but separate from the distributors' rates."""
-
-    Scope = CommissionRule.Scope
-    Kind = CommissionRule.Kind
-
-    scope = models.CharField(_("applies to"), max_length=10, choices=CommissionRule.Scope.choices)
-    category = models.ForeignKey(
-        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    kind = models.CharField(_("kind"), max_length=8, choices=CommissionRule.Kind.choices)
-    rate_bp = models.PositiveIntegerField(_("rate (basis points)"), default=0)
-    fixed_fen = models.PositiveBigIntegerField(_("amount per unit (fen)"), default=0)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("guide commission rule")
         verbose_name_plural = _("guide commission rules")
         ordering = ["scope", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["merchant"],
-                condition=models.Q(scope="default"),
-                name="guide_rule_default_once",
-            ),
-            models.UniqueConstraint(
-                fields=["merchant", "category"],
-                condition=models.Q(scope="category"),
-                name="guide_rule_category_once",
-            ),
-            models.UniqueConstraint(
-                fields=["merchant", "product"],
-                condition=models.Q(scope="product"),
-                name="guide_rule_product_once",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    models.Q(scope="default", category__isnull=True, product__isnull=True)
-                    | models.Q(scope="category", category__isnull=False, product__isnull=True)
-                    | models.Q(scope="product", category__isnull=True, product__isnull=False)
-                ),
-                name="guide_rule_scope_target",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(rate_bp__lte=10_000), name="guide_rule_rate_range"
-            ),
-        ]
+        constraints = rule_constraints("guide_rule")
 
     def __str__(self) -> str:
         return f"guide {self.scope} {self.kind}"
