@@ -21,6 +21,7 @@ from django.db import connection, connections
 from siyu.core.outbox import dispatch_pending
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_merchant
+from siyu.core.testing import run_in_pool as pool
 from siyu.customers.testing import make_customer
 from siyu.groupbuy import services
 from siyu.groupbuy.models import Member, Team
@@ -44,33 +45,7 @@ JOINERS = 64
 
 
 def run_in_pool(calls: list[Callable[[], object]]) -> list[object]:
-    """Run ``calls`` from ``THREADS`` threads that start together; each outcome or exception."""
-    barrier = threading.Barrier(THREADS, timeout=60)
-    outcomes: list[object] = [None] * len(calls)
-    lock = threading.Lock()
-    todo = list(enumerate(calls))
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    index, call = todo.pop()
-                try:
-                    outcomes[index] = call()
-                except Exception as exc:  # counted by the assertions
-                    outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return pool(calls, threads=THREADS, timeout=60)
 
 
 def test_64_concurrent_joiners_paying_on_teams_of_3_never_make_a_team_of_4() -> None:

@@ -5,16 +5,16 @@ entries, and an award retried concurrently with one reference is written once.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from siyu.core.errors import InvalidInput
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import actor_for, make_merchant
+from siyu.core.testing import run_in_pool as pool
 from siyu.customers.testing import make_customer
 from siyu.loyalty import ledger, selectors, services
 from siyu.loyalty.models import PointsEntry
@@ -32,32 +32,7 @@ THREADS = 20
 
 
 def run_in_pool(calls: list[Callable[[], object]]) -> list[object]:
-    barrier = threading.Barrier(THREADS, timeout=30)
-    outcomes: list[object] = [None] * len(calls)
-    lock = threading.Lock()
-    todo = list(enumerate(calls))
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    index, call = todo.pop()
-                try:
-                    outcomes[index] = call()
-                except Exception as exc:  # counted by the assertions
-                    outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return pool(calls, threads=THREADS, timeout=30)
 
 
 def test_concurrent_spends_never_overdraw() -> None:

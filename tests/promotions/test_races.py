@@ -6,16 +6,16 @@ connection each), all released together by a barrier and claiming back to back.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from siyu.core.errors import Conflict, InvalidInput
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_merchant
+from siyu.core.testing import run_in_pool as pool
 from siyu.customers.testing import make_customer
 from siyu.promotions import services
 from siyu.promotions.models import Coupon, CouponTemplate
@@ -34,33 +34,7 @@ THREADS = 40
 
 
 def run_in_pool(calls: list[Callable[[], object]]) -> list[object]:
-    """Run ``calls`` from ``THREADS`` threads that start together; each outcome or exception."""
-    barrier = threading.Barrier(THREADS, timeout=30)
-    outcomes: list[object] = [None] * len(calls)
-    lock = threading.Lock()
-    todo = list(enumerate(calls))
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    index, call = todo.pop()
-                try:
-                    outcomes[index] = call()
-                except Exception as exc:  # counted by the assertions
-                    outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return pool(calls, threads=THREADS, timeout=30)
 
 
 def test_200_concurrent_claims_of_100_left_issue_exactly_100() -> None:

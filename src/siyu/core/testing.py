@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from collections.abc import Callable
 from typing import Any
 
+from django.db import connections
 from django.test import Client
 
 from siyu.core import services
@@ -65,3 +68,38 @@ def api_client(merchant: Merchant, role: str = Role.OWNER) -> Client:
     client = Client(headers={"Authorization": f"Bearer {issued.secret}"})
     client.api_key = issued.api_key  # type: ignore[attr-defined]
     return client
+
+
+def run_in_pool(
+    calls: list[Callable[[], object]], *, threads: int, timeout: float = 30
+) -> list[object]:
+    """Run ``calls`` from ``threads`` threads that start together (a barrier), each thread
+    taking the next call until none is left; the outcome of each call, or the exception it
+    raised, in the order of ``calls``. Each thread closes its database connections. For race
+    tests on PostgreSQL (transactional test cases)."""
+    barrier = threading.Barrier(threads, timeout=timeout)
+    outcomes: list[object] = [None] * len(calls)
+    lock = threading.Lock()
+    todo = list(enumerate(calls))
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    index, call = todo.pop()
+                try:
+                    outcomes[index] = call()
+                except Exception as exc:  # the caller's assertions count them
+                    outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=worker) for _n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return outcomes
