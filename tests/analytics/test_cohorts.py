@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from siyu.analytics import cohorts
 from siyu.analytics.reference import CohortCell, Filters, Period
@@ -131,3 +133,16 @@ def test_bad_input(merchant: Merchant) -> None:
     with pytest.raises(InvalidInput) as error:
         cohorts.cohort_repurchase(merchant, date(2026, 1, 1), 0, AS_OF)
     assert "months" in error.value.fields
+
+
+def test_the_matrix_works_with_the_query_log_on(
+    merchant: Merchant, history: dict[str, int]
+) -> None:
+    """With DEBUG (the demo, development) Django logs each statement by formatting its text
+    with the parameters: a literal percent sign in the SQL must survive that."""
+    with CaptureQueriesContext(connection) as log:
+        matrix = cohorts.cohort_matrix(
+            merchant, Period(date(2026, 1, 1), date(2026, 4, 1)), date(2026, 6, 1)
+        )
+    assert matrix.rows
+    assert any("strftime" in q["sql"] or "EXTRACT" in q["sql"] for q in log.captured_queries)

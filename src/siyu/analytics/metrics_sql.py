@@ -87,7 +87,9 @@ def month_number_sql(column: str) -> str:
     """``year * 12 + month - 1`` of a date column, in this database's dialect."""
     if connection.vendor == "postgresql":
         return f"(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS INTEGER) - 1)"
-    return f"(CAST(strftime('%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%m', {column}) AS INTEGER) - 1)"
+    # "%%": the statement runs with parameters, so a literal percent sign is doubled (Django's
+    # SQLite cursor turns it back into one; its debug query log formats the text with them).
+    return f"(CAST(strftime('%%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%%m', {column}) AS INTEGER) - 1)"
 
 
 def bucket_sql(column: str, boundaries: Sequence[date]) -> str:
