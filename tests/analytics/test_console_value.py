@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from siyu.analytics import lifetime, views_console_value
+from siyu.analytics.models import LifetimeRun
+from siyu.analytics.testing import make_sale
 from siyu.core.models import Merchant
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
@@ -103,3 +107,177 @@ def test_value_page_needs_the_permission_and_a_known_table(merchant: Merchant) -
     response = _client(merchant).get(URL, {"export": "csv", "table": "everything"})
     assert response.status_code == 400
     assert "<code>table</code>" in response.content.decode()
+
+
+# --- the latest fit and the holdout check --------------------------------------------------
+#
+# A hand-made history (local days). Before 2026-06-01: Ann buys on 01-05, 02-10 and 03-15 (two
+# repeat purchases), Ben on 02-01, Cat twice on 03-01 (one purchase day) and on 04-01 (one
+# repeat), Dan on 01-20, Fay on 05-01. From 06-01 to 08-31: Ann buys on 06-10 and 07-01, Ben on
+# 06-20; Eve's first purchase is on 07-01 (left out, as in the paper); Fay's next is on 09-05,
+# after the period. So by repeat purchases before: 0 → Ben, Dan, Fay with 1 purchase in all
+# (1/3 a customer), 1 → Cat with none, 2 → Ann with 2; 3 and more: nobody. 5 customers,
+# 3 purchases.
+
+BOUGHT = {
+    "Ann": ["2026-01-05", "2026-02-10", "2026-03-15", "2026-06-10", "2026-07-01"],
+    "Ben": ["2026-02-01", "2026-06-20"],
+    "Cat": ["2026-03-01", "2026-03-01", "2026-04-01"],
+    "Dan": ["2026-01-20"],
+    "Eve": ["2026-07-01"],
+    "Fay": ["2026-05-01", "2026-09-05"],
+}
+CHECK = {"as_of": "2026-06-01", "to": "2026-08-31", "unit": "weeks"}
+
+
+@pytest.fixture
+def bought(merchant: Merchant) -> dict[str, Customer]:
+    people = {}
+    for name, days in BOUGHT.items():
+        people[name] = make_customer(merchant, name=name)
+        for day in days:
+            at = datetime.combine(date.fromisoformat(day), time(12))
+            make_sale(merchant, people[name].pk, at, 3000)
+    return people
+
+
+def _field_errors(body: str, name: str) -> str:
+    """The text of the form field ``name``'s box (label, input and its errors)."""
+    start = body.rindex('<div class="field', 0, body.index(f'name="{name}"'))
+    return body[start : body.index("</div>", start)]
+
+
+def test_latest_fit_shows_the_parameters_and_the_log_likelihood(
+    merchant: Merchant, bought: dict[str, Customer]
+) -> None:
+    run = lifetime.refresh(merchant, as_of=date(2026, 9, 30), unit="weeks")
+    client = _client(merchant)
+    body = client.get(URL).content.decode()
+    fit = body[body.index('id="an-fit"') : body.index('id="an-backtest"')]
+    assert f">{run.customers}<" in fit
+    assert f"{run.log_likelihood:.2f}" in fit
+    assert ("Yes" if run.converged else "No") in fit
+    assert "2026-09-30" in fit
+    for name in ("r", "α", "a", "b", "p", "q", "γ"):
+        assert f'data-parameter="{name}"' in fit
+    rows = _csv(client.get(URL, {"export": "csv", "table": "fit"}))
+    values = {(r[0], r[1]): r[2] for r in rows[1:]}
+    bg, gg = run.params["bgnbd"], run.params["gamma_gamma"]
+    assert float(values[("BG/NBD", "α")]) == pytest.approx(bg["alpha"])
+    assert float(values[("BG/NBD", "b")]) == pytest.approx(bg["b"])
+    assert float(values[("Gamma-Gamma", "γ")]) == pytest.approx(gg["v"])
+    assert float(values[("BG/NBD", "Log-likelihood")]) == pytest.approx(run.log_likelihood)
+
+
+def test_holdout_check_by_past_repeat_purchases(
+    merchant: Merchant, bought: dict[str, Customer]
+) -> None:
+    client = _client(merchant)
+    response = client.get(URL, CHECK)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-chart="an-backtest-chart"' in body
+    assert "5 customers" in body
+    assert "from 2026-06-01 to 2026-08-31" in body
+    rows = _csv(client.get(URL, {**CHECK, "export": "csv", "table": "holdout"}))
+    assert rows[0][:3] == ["Repeat purchases before", "Customers", "Actual purchases per customer"]
+    by_x = {r[0]: r for r in rows[1:]}
+    assert list(by_x) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert by_x["0"][1:3] == ["3", "0.3333"]
+    assert by_x["1"][1:3] == ["1", "0.0"]
+    assert by_x["2"][1:3] == ["1", "2.0"]
+    assert by_x["7+"][1:3] == ["0", ""]
+    # The predictions are the service's (the same as the API's), fitted on the past only.
+    with merchant_context(merchant):
+        check = lifetime.backtest(
+            merchant, as_of=date(2026, 6, 1), end=date(2026, 9, 1), unit="weeks"
+        )
+    for row in check["rows"][:3]:
+        assert float(by_x[row["x"]][3]) == pytest.approx(row["predicted"], abs=1e-4)
+    assert f"r = {views_console_value._g(check['params']['r'])}" in body
+    sheet = load_workbook(
+        io.BytesIO(client.get(URL, {**CHECK, "export": "xlsx", "table": "holdout"}).content)
+    ).active
+    assert [c.value for c in sheet[4]][:3] == ["2", 1, 2.0]
+    assert LifetimeRun.unscoped.count() == 0  # the check stores nothing
+
+
+def test_holdout_in_days_counts_the_same_purchases(
+    merchant: Merchant, bought: dict[str, Customer]
+) -> None:
+    client = _client(merchant)
+    weeks = _csv(client.get(URL, {**CHECK, "export": "csv", "table": "holdout"}))
+    days = _csv(client.get(URL, {**CHECK, "unit": "days", "export": "csv", "table": "holdout"}))
+    assert [r[:3] for r in days] == [r[:3] for r in weeks]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "reason"),
+    [
+        ({"as_of": "2026-08-01", "to": "2026-07-01"}, "as_of", "Must not be after the last day"),
+        ({"as_of": "2026-06-01", "to": "2999-01-01"}, "to", "Must not be after today"),
+        ({"as_of": "2025-12-31"}, "as_of", "the history starts on 2026-01-05"),
+        ({"as_of": "2026-01-05"}, "as_of", "the history starts on 2026-01-05"),
+        ({"as_of": "June"}, "as_of", "Enter a valid date"),
+        ({"as_of": ""}, "as_of", "This field is required"),
+        ({"as_of": "2026-06-01", "unit": "months"}, "unit", "Select a valid choice"),
+    ],
+)
+def test_a_bad_check_is_refused_beside_its_field(
+    merchant: Merchant, bought: dict[str, Customer], query: dict[str, str], field: str, reason: str
+) -> None:
+    response = _client(merchant).get(URL, {"unit": "weeks", **query})
+    assert response.status_code == 400
+    body = response.content.decode()
+    box = _field_errors(body, field)
+    assert "has-error" in box
+    assert reason in box
+    assert 'data-chart="an-backtest-chart"' not in body
+
+
+def test_a_bad_check_is_not_downloaded(merchant: Merchant, bought: dict[str, Customer]) -> None:
+    client = _client(merchant)
+    bad = client.get(URL, {**CHECK, "to": "2026-05-01", "export": "csv", "table": "holdout"})
+    assert bad.status_code == 400
+    assert "<code>as_of</code>" in bad.content.decode()
+    missing = client.get(URL, {"export": "csv", "table": "holdout"})
+    assert missing.status_code == 400
+    assert "No holdout check to download" in missing.content.decode()
+
+
+def test_no_sales_at_all_is_said_beside_the_day(merchant: Merchant) -> None:
+    response = _client(merchant).get(URL, CHECK)
+    assert response.status_code == 400
+    assert "There are no sales yet." in _field_errors(response.content.decode(), "as_of")
+
+
+def test_a_history_too_long_to_wait_for_points_to_the_command(
+    merchant: Merchant, bought: dict[str, Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views_console_value, "MAX_SALES", 11)
+    client = _client(merchant)
+    # 13 sales before 2026-09-01: refused, with the command to run instead.
+    response = client.get(URL, CHECK)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert f"siyu analytics backtest --merchant {merchant.slug} --as-of 2026-06-01" in body
+    # 11 sales before 2026-07-01: checked.
+    assert client.get(URL, {**CHECK, "to": "2026-06-30"}).status_code == 200
+
+
+def test_the_check_stored_with_the_latest_fit_is_shown_without_computing(
+    merchant: Merchant, bought: dict[str, Customer]
+) -> None:
+    run = lifetime.refresh(merchant, as_of=date(2026, 8, 31), holdout_days=92)
+    body = _client(merchant).get(URL).content.decode()
+    assert "Stored with the latest fit." in body
+    assert f"({run.holdout['customers']} customers)" in body
+    assert "from 2026-06-01 to 2026-08-31" in body
+    assert 'data-chart="an-backtest-chart"' in body
+    assert 'value="2026-05-' in _field_errors(body, "as_of")  # the form offers 26 weeks ago
+
+
+def test_nothing_fitted_says_so(merchant: Merchant) -> None:
+    body = _client(merchant).get(URL).content.decode()
+    assert "The models have not been fitted yet." in body
+    assert "No check yet" in body

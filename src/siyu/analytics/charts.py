@@ -235,3 +235,46 @@ def uplift_curves(
             },
         ],
     }
+
+
+def holdout_check(
+    labels: Sequence[str],
+    actual: Sequence[float | None],
+    predicted: Sequence[float | None],
+    *,
+    actual_name: str,
+    predicted_name: str,
+    x_name: str,
+    y_name: str,
+) -> dict[str, Any]:
+    """The calibration/holdout check as in the BG/NBD paper's figure: mean purchases per
+    customer in the holdout period, actual (solid) and predicted (dashed), by the number of
+    repeat purchases before it (``labels``: 0, 1, ..., 7+). A None is a gap."""
+
+    def rounded(values: Sequence[float | None]) -> list[float | None]:
+        return [None if v is None else round(v, 3) for v in values]
+
+    return {
+        "color": [ORDERS_COLOR, SALES_COLOR],
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [actual_name, predicted_name], "bottom": 0},
+        "grid": {"left": 8, "right": 16, "top": 32, "bottom": 72, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "name": x_name,
+            "nameLocation": "middle",
+            "nameGap": 28,
+            "data": list(labels),
+        },
+        "yAxis": {"type": "value", "name": y_name},
+        "series": [
+            {"name": actual_name, "type": "line", "symbolSize": 6, "data": rounded(actual)},
+            {
+                "name": predicted_name,
+                "type": "line",
+                "symbolSize": 6,
+                "lineStyle": {"type": "dashed"},
+                "data": rounded(predicted),
+            },
+        ],
+    }

@@ -296,3 +296,55 @@ def dimension_labels(merchant: Merchant, by: str, keys: Iterable[Any]) -> dict[A
         else:
             result[key] = str(key) if by == "channel" else f"#{key}"
     return result
+
+
+UNIT_LABELS: dict[str, Promise] = {"weeks": _("Weeks"), "days": _("Days")}
+
+
+class BacktestForm(forms.Form):
+    """The lifetime-value page's holdout check: fit on the history before ``as_of`` only and
+    compare with the purchases from ``as_of`` to ``to`` (both days included), in a time unit.
+
+    :meth:`clean` checks what needs no database (``as_of`` not after ``to``, ``to`` not after
+    today); the page adds the history's bounds (a sale before ``as_of``) beside the field."""
+
+    as_of = forms.DateField(
+        label=_("Fit as of"),
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The model sees only the sales before this day."),
+    )
+    to = forms.DateField(
+        label=_("Compare up to"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The last day of the holdout period (included); empty for today."),
+    )
+    unit = forms.ChoiceField(
+        label=_("Time unit"),
+        choices=list(UNIT_LABELS.items()),
+        initial="weeks",
+    )
+
+    def __init__(self, data: Any, *, today: date, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.today = today
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        as_of, last = data.get("as_of"), data.get("to")
+        if last is None and "to" not in self.errors:
+            last = data["to"] = self.today
+        if last is not None and last > self.today:
+            self.add_error(
+                "to", _("Must not be after today (%(day)s).") % {"day": self.today.isoformat()}
+            )
+        elif as_of is not None and last is not None and as_of > last:
+            self.add_error("as_of", _("Must not be after the last day compared."))
+        return data
+
+    @property
+    def end(self) -> date:
+        """The first day after the holdout period (what ``lifetime.backtest`` takes)."""
+        return self.cleaned_data["to"] + timedelta(days=1)

@@ -1,23 +1,38 @@
-"""Console page of customer lifetime value: the distribution, the top customers, and the
-high-value customers who are probably leaving.
+"""Console page of customer lifetime value: the distribution, the top customers, the
+high-value customers who are probably leaving, the latest fit of the models and the
+calibration/holdout check.
 
 Reads what the lifetime-value refresh stored on each customer (``Customer.clv_value``: the
 predicted value of the next 12 months in fen; ``clv_alive``: the chance still active in per
 cent; ``clv_segment``; ``clv_scored_at``), so the page costs a few indexed reads however large
 the history is. Every table and the chart download as CSV or XLSX
 (``?export=csv|xlsx&table=NAME``).
+
+*The fit* is the latest :class:`~siyu.analytics.models.LifetimeRun`: BG/NBD's r, α, a, b,
+Gamma-Gamma's p, q, γ, the log-likelihood, whether the fit converged, the customers scored.
+*The holdout check* (``?as_of=DAY&to=DAY&unit=weeks|days``, :class:`~siyu.analytics.forms.
+BacktestForm`) fits BG/NBD on the sales before ``as_of`` only and compares its predicted
+purchases per customer in ``[as_of, to]`` with what happened, by repeat purchases before
+``as_of`` (0–6, 7+; ``lifetime.backtest``, the same as the API and ``siyu analytics
+backtest``). It runs while the page waits, so it is bounded: a history of more than
+:data:`MAX_SALES` sales is refused with a pointer to the command line. Without a form the page
+shows the check stored with the latest run, if any, and computes nothing.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from siyu.analytics import charts
+from siyu.analytics import charts, lifetime
+from siyu.analytics.forms import UNIT_LABELS, BacktestForm, local_today
+from siyu.analytics.models import LifetimeRun, Sale
 from siyu.analytics.views_console import (
     TableBuilder,
     actor_of,
@@ -25,16 +40,26 @@ from siyu.analytics.views_console import (
     analytics_view,
     export_response,
 )
+from siyu.core.errors import InvalidInput
 from siyu.core.models import Merchant
 from siyu.core.money import format_amount
 from siyu.core.tenancy import merchant_context
 from siyu.customers.models import Customer
 from siyu.customers.rules import VALUE_SEGMENTS, rfm_and_value_labels
+from siyu.web.console import show_errors
 from siyu.web.tables import Table
 
 # Bucket edges of predicted value in whole units of the currency (yuan): [0, 50), [50, 100), ...
 EDGES = (0, 50, 100, 200, 500, 1000, 2000, 5000)
 TOP = 20
+# The holdout check runs while the page waits: at most this many sales up to its last day.
+# Measured (docs/clv.md): about 10 s a million sales read and fitted on the 2-core machine.
+MAX_SALES = 3_000_000
+# Parameters in the order and with the names of the papers (Gamma-Gamma's γ is stored as v).
+PARAMETERS = {
+    "bgnbd": ("BG/NBD", (("r", "r"), ("alpha", "α"), ("a", "a"), ("b", "b"))),
+    "gamma_gamma": ("Gamma-Gamma", (("p", "p"), ("q", "q"), ("v", "γ"))),
+}
 
 
 def _buckets(merchant: Merchant, scored: Any) -> list[tuple[str, int]]:
@@ -87,6 +112,138 @@ def _customer_table(merchant: Merchant, title: str, rows: list[dict[str, Any]]) 
     )
 
 
+def _fit_rows(params: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Fitted parameters (as a run stores them: ``{"bgnbd": {...}, "gamma_gamma": {...}}``)
+    in the papers' order and names."""
+    rows: list[dict[str, Any]] = []
+    params = params or {}
+    for key, (model, names) in PARAMETERS.items():
+        fitted = params.get(key) or {}
+        for stored, name in names:
+            if fitted.get(stored) is not None:
+                value = float(fitted[stored])
+                rows.append({"model": model, "name": name, "value": value, "shown": _g(value)})
+    return rows
+
+
+def _g(value: float) -> str:
+    """A fitted parameter with four significant digits, without an exponent up to 10⁹."""
+    return f"{value:,.0f}" if 1e4 <= abs(value) < 1e9 else f"{value:.4g}"
+
+
+def _last_day(check: dict[str, Any] | None) -> str:
+    """The last day of a check's holdout period (its ``holdout_end`` is the day after)."""
+    if not check:
+        return ""
+    return (date.fromisoformat(check["holdout_end"]) - timedelta(days=1)).isoformat()
+
+
+def _check_rows(check: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The check's rows with a customer's actual and predicted purchases shown and their
+    difference in per cent of the actual."""
+    rows = []
+    for row in (check or {}).get("rows", []):
+        actual, predicted = row["actual"], row["predicted"]
+        gap = None
+        if actual and predicted is not None:
+            gap = f"{(predicted - actual) / actual * 100:+.1f}%"
+        rows.append(
+            {
+                **row,
+                "actual_shown": "—" if actual is None else f"{actual:.3f}",
+                "predicted_shown": "—" if predicted is None else f"{predicted:.3f}",
+                "gap": gap or "—",
+            }
+        )
+    return rows
+
+
+def _backtest(
+    request: HttpRequest, merchant: Merchant
+) -> tuple[BacktestForm, dict[str, Any] | None, float | None]:
+    """The holdout check the query string asks for: the form (its errors beside the fields),
+    the check or None, and the seconds it took. Without ``as_of`` in the query string: an
+    unbound form, and the check stored with the latest run is shown instead."""
+    today = local_today(merchant)
+    if "as_of" not in request.GET:
+        initial = {"as_of": today - timedelta(weeks=26), "to": today, "unit": "weeks"}
+        return BacktestForm(None, today=today, initial=initial), None, None
+    form = BacktestForm(request.GET, today=today)
+    if not form.is_valid():
+        return form, None, None
+    as_of = form.cleaned_data["as_of"]
+    with merchant_context(merchant):
+        first = Sale.objects.aggregate(first=Min("day"))["first"]
+        if first is None or first >= as_of:
+            form.add_error(
+                "as_of",
+                _("No sales before this day: the history starts on %(day)s.")
+                % {"day": first.isoformat()}
+                if first is not None
+                else _("There are no sales yet."),
+            )
+            return form, None, None
+        # Counted up to one past the bound only, so the question stays cheap on any history.
+        if Sale.objects.filter(day__lt=form.end)[: MAX_SALES + 1].count() > MAX_SALES:
+            form.add_error(
+                None,
+                _(
+                    "More than %(n)s sales to read: too many to fit while the page waits. "
+                    "Run “siyu analytics backtest --merchant %(slug)s --as-of %(day)s” on the "
+                    "server, or call GET /api/v1/analytics/lifetime/backtest."
+                )
+                % {"n": f"{MAX_SALES:,}", "slug": merchant.slug, "day": as_of.isoformat()},
+            )
+            return form, None, None
+        started = time.perf_counter()
+        try:
+            check = lifetime.backtest(
+                merchant, as_of=as_of, end=form.end, unit=form.cleaned_data["unit"]
+            )
+        except InvalidInput as error:
+            show_errors(form, error)
+            return form, None, None
+    return form, check, time.perf_counter() - started
+
+
+def _check_table(check: dict[str, Any] | None) -> Table:
+    return Table(
+        title=_("Holdout check"),
+        headings=[
+            _("Repeat purchases before"),
+            _("Customers"),
+            _("Actual purchases per customer"),
+            _("Predicted purchases per customer"),
+        ],
+        rows=[
+            [
+                r["x"],
+                r["customers"],
+                None if r["actual"] is None else round(r["actual"], 4),
+                None if r["predicted"] is None else round(r["predicted"], 4),
+            ]
+            for r in (check or {}).get("rows", [])
+        ],
+    )
+
+
+def _fit_table(run: LifetimeRun | None, rows: list[dict[str, Any]]) -> Table:
+    extra: list[list[Any]] = []
+    if run is not None:
+        extra = [
+            ["BG/NBD", _("Log-likelihood"), run.log_likelihood],
+            ["", _("Converged"), _("Yes") if run.converged else _("No")],
+            ["", _("Customers scored"), run.customers],
+            ["", _("As of"), run.as_of.isoformat()],
+            ["", _("Time unit"), run.unit],
+        ]
+    return Table(
+        title=_("Latest fit"),
+        headings=[_("Model"), _("Parameter"), _("Value")],
+        rows=[[r["model"], r["name"], r["value"]] for r in rows] + extra,
+    )
+
+
 @analytics_view
 def value_page(request: HttpRequest) -> HttpResponse:
     merchant = actor_of(request).merchant
@@ -110,6 +267,13 @@ def value_page(request: HttpRequest) -> HttpResponse:
             .order_by("-clv_value", "pk")[:TOP],
             labels,
         )
+        run = LifetimeRun.objects.order_by("-created_at", "-id").first()
+    form, check, seconds = _backtest(request, merchant)
+    stored = check is None and not form.is_bound and run is not None and bool(run.holdout)
+    if stored and run is not None:
+        check = run.holdout
+    fit_rows = _fit_rows(run.params if run is not None else None)
+    check_rows = _check_rows(check)
     total = int(summary["n"] or 0)
     segments = [
         {
@@ -136,8 +300,20 @@ def value_page(request: HttpRequest) -> HttpResponse:
         ),
         "top": lambda: _customer_table(merchant, _("Top customers by predicted value"), top),
         "leaving": lambda: _customer_table(merchant, _("High value, probably leaving"), leaving),
+        "fit": lambda: _fit_table(run, fit_rows),
+        "holdout": lambda: _check_table(check),
     }
     scored_day = summary["at"].date().isoformat() if summary["at"] else "unscored"
+    if request.GET.get("export") and request.GET.get("table") == "holdout":
+        if form.errors:
+            reasons = {name: "; ".join(str(e) for e in errs) for name, errs in form.errors.items()}
+            raise InvalidInput(_("Some query parameters are not valid."), fields=reasons)
+        if check is None:
+            raise InvalidInput(
+                _("No holdout check to download."),
+                fields={"as_of": _("Give the day to fit as of.")},
+            )
+        scored_day = f"{check['calibration_end']}-{check['holdout_end']}"
     exported = export_response(request, scored_day, tables)
     if exported is not None:
         return exported
@@ -155,10 +331,34 @@ def value_page(request: HttpRequest) -> HttpResponse:
             "segments": segments,
             "top": top,
             "leaving": leaving,
+            "run": run,
+            "fit_rows": fit_rows,
+            "form": form,
+            "check": check,
+            "check_rows": check_rows,
+            "check_stored": stored,
+            "check_seconds": seconds,
+            "check_last": _last_day(check),
+            "check_params": _fit_rows({"bgnbd": check["params"]}) if check else [],
+            "check_error": "—"
+            if not check or check.get("relative_error") is None
+            else f"{check['relative_error'] * 100:+.1f}%",
+            "run_unit": UNIT_LABELS.get(run.unit, run.unit) if run else "",
+            "check_chart": charts.holdout_check(
+                [r["x"] for r in check_rows],
+                [r["actual"] for r in check_rows],
+                [r["predicted"] for r in check_rows],
+                actual_name=_("Actual"),
+                predicted_name=_("Predicted"),
+                x_name=_("Repeat purchases before"),
+                y_name=_("Purchases per customer"),
+            ),
+            "max_sales": MAX_SALES,
             "chart": charts.histogram(
                 [label for label, _n in buckets],
                 [n for _label, n in buckets],
                 name=_("Customers"),
             ),
         },
+        status=400 if form.errors else 200,
     )
