@@ -1,4 +1,5 @@
-"""Customer statistics from order events, their idempotency, the set-based recompute and RFM."""
+"""Customer statistics from order events (through the sales facts), their idempotency, the
+set-based recompute and RFM. More on the facts, imports and refunds: test_stats_facts.py."""
 
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def _seed(merchant: Merchant) -> list[Customer]:
                 paid_at=now - timedelta(days=10 * (5 - n)),
             )
     make_order(merchant, status="pending_payment", customer=people[5], shop=shop)
+    dispatch_pending()  # the sales facts the statistics read
     return people
 
 
@@ -142,6 +144,9 @@ def test_recompute_all_equals_per_customer_recompute(
     people = _seed(merchant)
     rival = make_customer(other_merchant)
     make_order(other_merchant, status="paid", customer=rival)
+    dispatch_pending()
+    assert _fresh(rival).order_count == 1
+    Customer.unscoped.filter(pk=rival.pk).update(order_count=0)
     with merchant_context(merchant):
         for person in people:
             stats.recompute(person.pk)
@@ -166,11 +171,12 @@ def test_rfm_quintiles(merchant: Merchant) -> None:
     scores = {
         p.pk: (r.rfm_recency, r.rfm_frequency, r.rfm_monetary) for p in people for r in [_fresh(p)]
     }
-    # 4 customers with orders: percent ranks 0, 1/3, 2/3, 1 → quintiles 1, 2, 4, 5
+    # 4 customers with orders, 0..3 of them strictly worse: 1 + 5 × worse ÷ 4 → 1, 2, 3, 4;
+    # every order was placed today, so the last order days tie and R is 1 for all
     assert scores[people[1].pk] == (1, 1, 1)
-    assert scores[people[2].pk] == (2, 2, 2)
-    assert scores[people[3].pk] == (4, 4, 4)
-    assert scores[people[4].pk] == (5, 5, 5)
+    assert scores[people[2].pk] == (1, 2, 2)
+    assert scores[people[3].pk] == (1, 3, 3)
+    assert scores[people[4].pk] == (1, 4, 4)
     assert scores[people[0].pk] == (0, 0, 0)
     assert scores[people[5].pk] == (0, 0, 0)
 
@@ -180,6 +186,7 @@ def test_rfm_equal_values_share_a_score(merchant: Merchant) -> None:
     people = [make_customer(merchant) for _ in range(5)]
     for person in people:
         make_order(merchant, status="paid", customer=person, shop=shop)
+    dispatch_pending()
     stats.recompute_all(merchant)
     stats.score_rfm(merchant)
     frequencies = {_fresh(p).rfm_frequency for p in people}
@@ -189,7 +196,8 @@ def test_rfm_equal_values_share_a_score(merchant: Merchant) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rank", "score"), [(0.0, 1), (0.19, 1), (0.2, 2), (0.5, 3), (0.79, 4), (0.8, 5), (1.0, 5)]
+    ("spent", "orders", "aov"),
+    [(0, 0, 0), (16001, 3, 5334), (16000, 3, 5333), (5, 2, 3), (7, 1, 7)],
 )
-def test_quintile_of_percent_rank(rank: float, score: int) -> None:
-    assert stats.quintile(rank) == score
+def test_average_order_value_is_rounded_half_up(spent: int, orders: int, aov: int) -> None:
+    assert stats.average(spent, orders) == aov

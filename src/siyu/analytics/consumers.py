@@ -2,7 +2,8 @@
 
 * ``analytics.sales`` — ``orders.order.paid`` and ``orders.order.refunded``: the order's sale
   written from the order row (paid amount, refunded total, attribution) and, on payment, the
-  customer's day marked as ordered (the day the order was placed).
+  customer's day marked as ordered (the day the order was placed); then the customer's
+  statistics (``customers.stats.refresh_customers``), which read the sale just written.
 * ``analytics.memberships`` — ``community.member.joined`` / ``left``: the membership's span
   (opened, then closed) and, on joining, the customer's day marked as joined.
 * ``analytics.referrals`` — ``referrals.referral.registered`` and
@@ -43,6 +44,11 @@ def order_sales(event: DomainEvent) -> None:
     facts.write_sales(event.merchant, pk=order_id)
     if event.event_type == order_events.ORDER_PAID:
         facts.write_active_days(event.merchant, orders=Q(pk=order_id))
+    customer_id = _int(event.payload.get("customer_id"))
+    if customer_id is not None:
+        from siyu.customers import stats
+
+        stats.refresh_customers(event.merchant, [customer_id])
 
 
 @consumer("analytics.memberships", event_types=[MEMBER_JOINED, MEMBER_LEFT])

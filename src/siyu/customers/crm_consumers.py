@@ -1,6 +1,11 @@
-"""Outbox consumers of the CRM: customer statistics and timeline from order and refund events.
+"""Outbox consumers of the CRM: timeline and order windows from order and refund events.
 
-Idempotent: statistics are recomputed from the orders (the same answer however
+The customer statistics are not recomputed here: they read the analytics sales facts, so the
+analytics consumer that writes an order's sale refreshes them right after
+(:mod:`siyu.analytics.consumers`, :func:`siyu.customers.stats.refresh_customers`); consumers
+run in the order the apps are installed, and customers comes before analytics.
+
+Idempotent: the order windows are recomputed from the orders (the same answer however
 often an event arrives), and each timeline entry carries a ``key`` naming the
 order and what happened, checked before writing, so a replayed event adds nothing.
 """
@@ -14,7 +19,7 @@ from django.db import transaction
 from siyu.catalog import events as catalog_events
 from siyu.core.events import consumer
 from siyu.core.models import DomainEvent
-from siyu.customers import stats, timeline, windows
+from siyu.customers import timeline, windows
 from siyu.customers.events import CUSTOMER_CREATED
 from siyu.customers.models import Customer, TimelineEntry
 from siyu.orders import events as order_events
@@ -80,11 +85,11 @@ def _timeline_entry(event: DomainEvent, customer_id: int) -> None:
 
 @consumer("customers.stats", event_types=STATS_EVENTS)
 def order_statistics(event: DomainEvent) -> None:
-    """Recompute the ordering customer's statistics; write the timeline entry of the event."""
+    """Recompute the ordering customer's order windows; write the timeline entry of the event
+    (the statistics are refreshed by the analytics consumer, after the sale is written)."""
     customer_id = _customer_id(event.payload)
     if customer_id is None or not Customer.objects.filter(pk=customer_id).exists():
         return
-    stats.recompute(customer_id)
     windows.refresh_customer(customer_id)
     _timeline_entry(event, customer_id)
 

@@ -1,39 +1,46 @@
-"""Customer statistics, kept current from order events, and RFM scores.
+"""Customer statistics and RFM scores, from the analytics sales facts.
 
-Definitions (money in fen):
+The statistics count a customer's whole history — Siyu's own paid orders and history imported
+by ``siyu import orders`` — because they are read from the analytics app's sales facts
+(``analytics.Sale``, ADR 0007) through :mod:`siyu.analytics.customer_totals`, with the
+definitions of ``docs/metrics.md``. Money in fen.
 
-* a **paid order** is an order with ``paid_at`` set — an order cancelled before
-  it was paid never counts; a paid order refunded later still counts, with the
-  refunded money taken off;
-* ``order_count`` — the customer's paid orders;
-* ``total_spent`` — the sum over paid orders of ``total - refunded_total``;
-* ``average_order_value`` — ``total_spent // order_count`` (0 without orders);
-* ``first_order_at`` / ``last_order_at`` — the earliest / latest ``placed_at``
-  of a paid order;
-* **RFM** scores 1–5, 5 best, ranked across the merchant's customers who have
-  paid orders (0 for the others): R by ``last_order_at`` (more recent is
-  better, i.e. fewer days since the last order), F by ``order_count``, M by
-  ``total_spent``. A score is the quintile of the customer's percent rank
-  (``PERCENT_RANK()``: the share of customers strictly below them), so equal
-  values always share a score: score = 1 + ⌊5 × rank⌋, at most 5.
+* an **order** is a kept sale: a paid order (or an imported one) not refunded in full; an
+  order cancelled before it was paid is never a sale, an order refunded in full does not count;
+* ``order_count`` — the customer's orders;
+* ``total_spent`` — their net sales: the sum of ``amount - refunded`` (a partial refund takes
+  its money off);
+* ``average_order_value`` — ``total_spent ÷ order_count`` rounded half up to the fen (as the
+  analytics AOV); stored as 0 without orders, and shown "—";
+* ``first_order_at`` / ``last_order_at`` — the earliest / latest ``placed_at`` of an order;
+* **RFM** scores 1–5, 5 best, among the merchant's customers with orders (0 for the others),
+  exactly as ``analytics.rfm`` scores all history: score = 1 + ⌊5 × (customers with a
+  strictly worse value) ÷ customers⌋, worse meaning an earlier last order day (in the
+  merchant's time zone), fewer orders, less money. Equal values share a score.
 
-:func:`recompute` (one customer) runs from the outbox consumer on order and
-refund events (:mod:`siyu.customers.consumers`), which also writes the
-``ordered`` / ``paid`` / ``refunded`` timeline entries. :func:`recompute_all`
-and :func:`score_rfm` are set-based (a few ``UPDATE … FROM`` statements) and run
-nightly, after the demo and on demand.
+When they are refreshed:
+
+* after an order's sale is written — the analytics consumer of ``orders.order.paid`` /
+  ``orders.order.refunded`` writes the sale, then calls :func:`refresh_customers` for its
+  customer (the statistics must read the sale just written, so it is not a consumer of its
+  own); RFM scores wait for the nightly run, except that a customer without orders scores 0;
+* after an import of orders — :func:`refresh_merchant` (statistics and RFM scores of the
+  whole merchant), or :func:`refresh_customers` for the customers it touched;
+* nightly (``crm_tasks.refresh_statistics``), after the demo and on demand —
+  :func:`recompute_all` and :func:`score_rfm`, set-based: a few ``UPDATE … FROM`` statements
+  per merchant, never one per customer.
 """
 
 # ruff: noqa: S608  (table names come from the models; values are query parameters)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Sum
-from django.db.models import F as Field
 
 from siyu.core import clock
 from siyu.core.models import Merchant
@@ -55,32 +62,29 @@ class CustomerStats:
 
 
 def average(total_spent: int, order_count: int) -> int:
-    return total_spent // order_count if order_count else 0
-
-
-def quintile(percent_rank: float) -> int:
-    """The 1–5 score of a percent rank in [0, 1] (pure; the SQL below computes the same)."""
-    return min(5, 1 + int(percent_rank * 5))
+    """``total_spent ÷ order_count`` rounded half up to the fen (0 without orders)."""
+    if not order_count:
+        return 0
+    return (2 * total_spent + order_count) // (2 * order_count)
 
 
 def compute(customer_id: int) -> CustomerStats:
-    """The statistics of one customer of the bound merchant, from their orders."""
-    from siyu.orders.models import Order
+    """The statistics of one customer, from their sales facts."""
+    from siyu.analytics.customer_totals import totals_of
 
-    row = Order.objects.filter(customer_id=customer_id, paid_at__isnull=False).aggregate(
-        first=Min("placed_at"),
-        last=Max("placed_at"),
-        count=Count("id"),
-        spent=Sum(Field("total") - Field("refunded_total")),
-    )
-    return CustomerStats(row["first"], row["last"], row["count"] or 0, int(row["spent"] or 0))
+    merchant_id = Customer.unscoped.filter(pk=customer_id).values_list("merchant_id", flat=True)
+    found = merchant_id.first()
+    if found is None:
+        return CustomerStats(None, None, 0, 0)
+    totals = totals_of(found, customer_id)
+    return CustomerStats(totals.first_at, totals.last_at, totals.orders, totals.net)
 
 
 def recompute(customer_id: int) -> CustomerStats:
     """Recompute and store one customer's statistics (RFM scores wait for the nightly run,
-    except that a customer without paid orders scores 0)."""
+    except that a customer without orders scores 0)."""
     stats = compute(customer_id)
-    changes = {
+    changes: dict[str, Any] = {
         "first_order_at": stats.first_order_at,
         "last_order_at": stats.last_order_at,
         "order_count": stats.order_count,
@@ -90,46 +94,42 @@ def recompute(customer_id: int) -> CustomerStats:
     }
     if not stats.order_count:
         changes.update(rfm_recency=0, rfm_frequency=0, rfm_monetary=0)
-    Customer.objects.filter(pk=customer_id).update(**changes)
+    Customer.unscoped.filter(pk=customer_id).update(**changes)
     return stats
 
 
-# --- set-based, the whole merchant --------------------------------------------------------
+# --- set-based: a whole merchant, or a list of its customers -------------------------------
 
 
-def _tables() -> tuple[str, str]:
-    from siyu.orders.models import Order
-
-    qn = connection.ops.quote_name
-    return qn(Customer._meta.db_table), qn(Order._meta.db_table)
+def _customers() -> str:
+    return connection.ops.quote_name(Customer._meta.db_table)
 
 
-def recompute_all(merchant: Merchant) -> int:
-    """Recompute every customer's statistics of ``merchant`` in three statements; the number of
-    customers with paid orders."""
-    customers, orders = _tables()
+def _update_stats(merchant: Merchant, customer_ids: list[int] | None) -> int:
+    """Statistics of the merchant's customers (those of ``customer_ids``, or all) in two
+    statements; the number of customers with orders among them."""
+    from siyu.analytics import customer_totals
+
+    customers = _customers()
     now = connection.ops.adapt_datetimefield_value(clock.now())
+    totals, totals_params = customer_totals.totals_select(merchant.pk, customer_ids)
+    kept, kept_params = customer_totals.kept_sale_exists(merchant.pk, f"{customers}.id")
+    only, only_params = _only(customer_ids)
     with transaction.atomic(), connection.cursor() as cursor:
-        # 1. customers with paid orders: one aggregate joined in
+        # 1. customers with orders: one aggregate of the facts joined in
         cursor.execute(
             f"""
             UPDATE {customers} SET
                 first_order_at = agg.first_at,
                 last_order_at = agg.last_at,
-                order_count = agg.n,
-                total_spent = agg.spent,
-                average_order_value = agg.spent / agg.n,
+                order_count = agg.orders,
+                total_spent = agg.net,
+                average_order_value = (2 * agg.net + agg.orders) / (2 * agg.orders),
                 stats_updated_at = %s
-            FROM (
-                SELECT customer_id, MIN(placed_at) AS first_at, MAX(placed_at) AS last_at,
-                       COUNT(*) AS n, CAST(SUM(total - refunded_total) AS BIGINT) AS spent
-                FROM {orders}
-                WHERE merchant_id = %s AND paid_at IS NOT NULL
-                GROUP BY customer_id
-            ) AS agg
+            FROM ({totals}) AS agg
             WHERE {customers}.id = agg.customer_id AND {customers}.merchant_id = %s
             """,
-            [now, merchant.pk, merchant.pk],
+            [now, *totals_params, merchant.pk],
         )
         with_orders = cursor.rowcount
         # 2. everyone else back to zero (only rows that are not zero already)
@@ -140,63 +140,79 @@ def recompute_all(merchant: Merchant) -> int:
                 total_spent = 0, average_order_value = 0,
                 rfm_recency = 0, rfm_frequency = 0, rfm_monetary = 0,
                 stats_updated_at = %s
-            WHERE merchant_id = %s
+            WHERE merchant_id = %s {only}
               AND (order_count <> 0 OR total_spent <> 0 OR last_order_at IS NOT NULL
                    OR rfm_recency <> 0 OR rfm_frequency <> 0 OR rfm_monetary <> 0)
-              AND NOT EXISTS (
-                SELECT 1 FROM {orders} o
-                WHERE o.customer_id = {customers}.id AND o.paid_at IS NOT NULL
-              )
+              AND NOT {kept}
             """,
-            [now, merchant.pk],
+            [now, merchant.pk, *only_params, *kept_params],
         )
     return max(with_orders, 0)
 
 
-def _score(column: str) -> str:
-    rank = f"PERCENT_RANK() OVER (ORDER BY {column})"
-    return (
-        f"CASE WHEN {rank} < 0.2 THEN 1 WHEN {rank} < 0.4 THEN 2 "
-        f"WHEN {rank} < 0.6 THEN 3 WHEN {rank} < 0.8 THEN 4 ELSE 5 END"
-    )
+def _only(customer_ids: list[int] | None) -> tuple[str, list[Any]]:
+    """``AND id IN (…)`` for a list of customers (one parameter for a long list)."""
+    if customer_ids is None:
+        return "", []
+    from siyu.analytics import metrics_sql
+    from siyu.analytics.reference import Filters
+
+    where = metrics_sql.Where()
+    metrics_sql.customer_filter(where, Filters(customer_ids=customer_ids), "id")
+    return f"AND {where.sql}", list(where.params)
+
+
+def recompute_all(merchant: Merchant) -> int:
+    """Recompute every customer's statistics of ``merchant`` in two statements; the number of
+    customers with orders."""
+    return _update_stats(merchant, None)
+
+
+def refresh_customers(merchant: Merchant, customer_ids: Iterable[int]) -> int:
+    """Recompute the statistics of ``merchant``'s customers of ``customer_ids`` (set-based,
+    however many); the number of them with orders. RFM scores wait for :func:`score_rfm`,
+    except that a customer without orders scores 0. Call it after sales facts of these
+    customers were written (an order's sale, an import)."""
+    ids = sorted({int(i) for i in customer_ids})
+    if not ids:
+        return 0
+    return _update_stats(merchant, ids)
 
 
 def score_rfm(merchant: Merchant) -> int:
-    """Quintile RFM scores of ``merchant``'s customers with orders (others 0); the number scored.
+    """Quintile RFM scores of ``merchant``'s customers with orders (others 0), from the sales
+    facts; the number scored."""
+    from siyu.analytics import customer_totals
 
-    Reads the stored statistics: run :func:`recompute_all` first when they may be stale."""
-    customers, _orders = _tables()
+    customers = _customers()
+    scores, score_params = customer_totals.rfm_select(merchant.pk)
+    kept, kept_params = customer_totals.kept_sale_exists(merchant.pk, f"{customers}.id")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {customers} SET
                 rfm_recency = s.r, rfm_frequency = s.f, rfm_monetary = s.m
-            FROM (
-                SELECT id,
-                       {_score("last_order_at")} AS r,
-                       {_score("order_count")} AS f,
-                       {_score("total_spent")} AS m
-                FROM {customers}
-                WHERE merchant_id = %s AND order_count > 0
-            ) AS s
-            WHERE {customers}.id = s.id
+            FROM ({scores}) AS s
+            WHERE {customers}.id = s.customer_id AND {customers}.merchant_id = %s
             """,
-            [merchant.pk],
+            [*score_params, merchant.pk],
         )
         scored = cursor.rowcount
         cursor.execute(
             f"""
             UPDATE {customers} SET rfm_recency = 0, rfm_frequency = 0, rfm_monetary = 0
-            WHERE merchant_id = %s AND order_count = 0
+            WHERE merchant_id = %s
               AND (rfm_recency <> 0 OR rfm_frequency <> 0 OR rfm_monetary <> 0)
+              AND NOT {kept}
             """,
-            [merchant.pk],
+            [merchant.pk, *kept_params],
         )
     return max(scored, 0)
 
 
 def refresh_merchant(merchant: Merchant) -> tuple[int, int]:
-    """The nightly run for one merchant: statistics, then RFM scores."""
+    """Statistics, then RFM scores, of the whole merchant: the nightly run, and what to call
+    after an import of orders."""
     return recompute_all(merchant), score_rfm(merchant)
 
 
