@@ -74,9 +74,13 @@ class CustomerOut(Schema):
     city: str = Field(examples=["上海"])
     home_store_id: int | None
     owner_guide_id: int | None = Field(description="The staff membership that owns them.")
-    order_count: int = Field(description="Paid orders.")
-    total_spent: int = Field(description="Paid minus refunded, in fen.")
-    average_order_value: int = Field(description="total_spent // order_count, in fen.")
+    order_count: int = Field(
+        description="Orders: paid, not refunded in full; imported history included."
+    )
+    total_spent: int = Field(description="Net: paid minus refunded over those orders, in fen.")
+    average_order_value: int = Field(
+        description="total_spent ÷ order_count rounded half up, in fen; 0 without orders."
+    )
     first_order_at: datetime | None
     last_order_at: datetime | None
     rfm_recency: int = Field(description="1–5 (5 best) among customers with orders; 0 without.")

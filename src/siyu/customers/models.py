@@ -64,7 +64,8 @@ class Customer(MerchantOwned):
     )
     owner_since = models.DateTimeField(_("owned since"), null=True, blank=True)
 
-    # Statistics, kept current from order events (siyu.customers.stats). Money in fen.
+    # Statistics from the analytics sales facts, imported history included (siyu.customers.stats,
+    # docs/metrics.md "Customer statistics"). Money in fen.
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
     order_count = models.PositiveIntegerField(_("orders"), default=0)
