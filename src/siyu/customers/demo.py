@@ -137,8 +137,9 @@ def seed(ctx: DemoContext) -> None:
 
 
 def finish(ctx: DemoContext) -> None:
-    """Once every generator has run: the customers' statistics, RFM scores and kept order
-    windows computed again from the orders. Generators after the year's history (coupons,
+    """Once every generator has run (analytics has written the sales facts of every order):
+    the customers' statistics and RFM scores computed again from the facts, and the kept
+    order windows from the orders. Generators after the year's history (coupons,
     group-buys, bargains) place, pay and refund orders through the real services, whose
     events the worker has not delivered yet."""
     from siyu.customers import stats, windows

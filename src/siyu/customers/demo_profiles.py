@@ -4,7 +4,10 @@ Runs after the orders' demo has written the customer base and its year of
 orders: gender, birthday (and birth month), city (mostly 上海), home store (the
 store the customer picked up from most), WeChat openids for about a third,
 marketing refusals for a few per cent, staff notes for some; then the
-statistics and RFM scores from the orders (:mod:`siyu.customers.stats`).
+statistics and RFM scores (:mod:`siyu.customers.stats`). These read the analytics sales
+facts, and the demo's history is written without events, so its sales are written first
+(through the analytics app's own writer; its rebuild at the end of the demo finds them current):
+the segments, auto-tag rules and audiences of the generators that follow see real numbers.
 """
 
 # ruff: noqa: S608  (table names come from the models; values are query parameters)
@@ -17,6 +20,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from siyu.analytics import facts
 from siyu.core import clock, ids
 from siyu.core.demo import DemoContext, insert_rows
 from siyu.core.tenancy import merchant_context
@@ -137,6 +141,7 @@ def seed(ctx: DemoContext) -> None:
             consents,
         )
         insert_rows(CustomerNote, ("merchant_id", "customer_id", "author_label", "text"), notes)
+        facts.write_sales(ctx.merchant)
         stats.recompute_all(ctx.merchant)
         stats.score_rfm(ctx.merchant)
         windows.rebuild(ctx.merchant)  # the order windows segments and auto-tag rules read
