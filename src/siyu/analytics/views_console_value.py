@@ -53,8 +53,9 @@ from siyu.web.tables import Table
 EDGES = (0, 50, 100, 200, 500, 1000, 2000, 5000)
 TOP = 20
 # The holdout check runs while the page waits: at most this many sales up to its last day.
-# Measured (docs/clv.md): about 10 s a million sales read and fitted on the 2-core machine.
-MAX_SALES = 3_000_000
+# Measured (docs/clv.md): 1.18 M sales took 25–74 s on the busy 2-core machine (SQLite; read
+# 17–30 s, fit 10–12 s), so a million keeps the wait near a minute at worst.
+MAX_SALES = 1_000_000
 # Parameters in the order and with the names of the papers (Gamma-Gamma's γ is stored as v).
 PARAMETERS = {
     "bgnbd": ("BG/NBD", (("r", "r"), ("alpha", "α"), ("a", "a"), ("b", "b"))),
