@@ -15,7 +15,7 @@ from datetime import datetime
 import pytest
 
 from siyu.analytics.testing import make_sale, make_span
-from siyu.analytics.views_console_uplift import uplift_inputs
+from siyu.analytics.uplift_data import uplift_inputs
 from siyu.core.models import Merchant
 from siyu.core.permissions import Role
 from siyu.core.testing import staff_client

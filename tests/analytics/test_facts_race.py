@@ -70,3 +70,38 @@ def test_flags_written_at_once_are_all_kept(merchant):
     )
     assert errors == []
     assert ActiveDay.unscoped.get().kinds == ActiveDay.ORDERED | ActiveDay.VISITED
+
+
+def test_sales_of_one_customer_written_at_once_keep_the_rollups_whole(merchant):
+    """Three paid orders of one customer delivered at the same moment: each writer takes the
+    customer's rollup lock in turn, so the rollups equal a rebuild from the facts."""
+    from siyu.analytics import rollups
+    from siyu.analytics.models import BuyersDay, SalesDay
+    from siyu.customers.testing import make_customer
+
+    customer = make_customer(merchant)
+    orders = [make_order(merchant, status="paid", customer=customer) for _ in range(3)]
+    rollups.rebuild(merchant)
+
+    def rows():
+        return (
+            sorted(
+                SalesDay.unscoped.exclude(paid_orders=0).values_list(
+                    "day", "dim", "key", "gmv", "orders"
+                )
+            ),
+            sorted(
+                BuyersDay.unscoped.exclude(after_prev=0, after_prev2=0).values_list(
+                    "day", "since", "after_prev", "after_prev2"
+                )
+            ),
+        )
+
+    Sale.unscoped.all().delete()
+    rollups.rebuild(merchant)  # no sales, empty rollups
+    errors = race(*(lambda o=o: facts.write_sales(merchant, pk=o.pk) for o in orders))
+    assert errors == []
+    maintained = rows()
+    assert maintained[0] and maintained[0][0][4] == 3  # the day's three kept orders
+    rollups.rebuild(merchant)
+    assert rows() == maintained

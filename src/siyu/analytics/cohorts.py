@@ -21,6 +21,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from siyu.analytics import metrics_sql as q
+from siyu.analytics import rollup_reads, rollups
 from siyu.analytics.reference import (
     NO_FILTERS,
     CohortCell,
@@ -98,17 +99,21 @@ def cohort_matrix(
         raise InvalidInput(
             _("Unknown cohort key."), fields={"by": _("must be “month” or “channel”")}
         )
-    sales, params = _kept_sales_sql(merchant, as_of, filters, by)
-    first_month = q.month_number_sql("f.first_day")
-    key_sql = first_month if by == "month" else "f.channel"
-    since = f"{q.month_number_sql('f.day')} - {first_month}"
-    rows_found = q.fetch(
-        f"SELECT {key_sql}, {first_month}, {since},"  # noqa: S608
-        " COUNT(DISTINCT f.customer_id), SUM(f.net)"
-        f" FROM ({sales}) f WHERE f.first_day >= %s AND f.first_day < %s"
-        f" GROUP BY {key_sql}, {first_month}, {since}",
-        [*params, q.db_date(period.start), q.db_date(period.end)],
-    )
+    aligned = period.start == month_start(period.start) and period.end == month_start(period.end)
+    if by == "month" and aligned and filters.empty and rollups.ready(merchant):
+        rows_found: list[Any] = rollup_reads.cohort_cells(merchant, period.start, period.end, as_of)
+    else:
+        sales, params = _kept_sales_sql(merchant, as_of, filters, by)
+        first_month = q.month_number_sql("f.first_day")
+        key_sql = first_month if by == "month" else "f.channel"
+        since = f"{q.month_number_sql('f.day')} - {first_month}"
+        rows_found = q.fetch(
+            f"SELECT {key_sql}, {first_month}, {since},"  # noqa: S608
+            " COUNT(DISTINCT f.customer_id), SUM(f.net)"
+            f" FROM ({sales}) f WHERE f.first_day >= %s AND f.first_day < %s"
+            f" GROUP BY {key_sql}, {first_month}, {since}",
+            [*params, q.db_date(period.start), q.db_date(period.end)],
+        )
     sizes = [(key, first, n) for key, first, k, n, _net in rows_found if int(k) == 0]
     merged: dict[tuple[Any, int], tuple[int, int]] = {}
     for key, _first, k, n, net in rows_found:

@@ -36,6 +36,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import TruncDate
 
+from siyu.analytics import rollups
 from siyu.analytics.models import ActiveDay, GroupSpan, ReferralLink, Sale, Source
 from siyu.core import clock
 from siyu.core.models import Merchant
@@ -106,9 +107,27 @@ def _set_excluded(table: str, columns: Sequence[str], *, where: str = "") -> str
 # --- sales ---------------------------------------------------------------------------------------
 
 
-def write_sales(merchant: Merchant, **order_filter: Any) -> int:
+def write_sales(merchant: Merchant, *, maintain: bool = True, **order_filter: Any) -> int:
     """Upsert the sales of ``merchant``'s paid orders matching ``order_filter`` (all of them
-    when empty; ``pk=…`` for one order); the rows written."""
+    when empty; ``pk=…`` for one order); the rows written. The rollups of the customers
+    concerned (the orders' and, should an order have changed hands, the sale's before) are
+    kept current unless ``maintain`` is off (a whole-merchant rebuild rebuilds them after)."""
+    from siyu.orders.models import Order
+
+    if not maintain:
+        return _write_sales(merchant, order_filter)
+    paid = Order.unscoped.filter(merchant_id=merchant.pk, paid_at__isnull=False, **order_filter)
+    customers = set(paid.values_list("customer_id", flat=True))
+    customers |= set(
+        Sale.unscoped.filter(merchant_id=merchant.pk, order_id__in=paid.values("pk")).values_list(
+            "customer_id", flat=True
+        )
+    )
+    with rollups.maintained(merchant, customers):
+        return _write_sales(merchant, order_filter)
+
+
+def _write_sales(merchant: Merchant, order_filter: dict[str, Any]) -> int:
     from siyu.orders.models import Order
 
     orders = (
@@ -187,6 +206,7 @@ def write_active_days(
     orders: Q | None = None,
     memberships: Q | None = None,
     messages: Q | None = None,
+    maintain: bool = True,
 ) -> int:
     """OR the ordered, joined and messaged flags into ``merchant``'s active days, from the
     paid orders, group memberships and customers' group-chat messages each filter selects
@@ -200,11 +220,14 @@ def write_active_days(
     from siyu.orders.models import Order
 
     parts: list[tuple[str, tuple[Any, ...]]] = []
+    sources: list[tuple[QuerySet[Any, Any], str]] = []
     if orders is not None:
         paid = Order.unscoped.filter(orders, merchant_id=merchant.pk, paid_at__isnull=False)
+        sources.append((paid, "customer_id"))
         parts.append(_day_select(paid, "customer_id", "placed_at", ActiveDay.ORDERED, merchant))
     if memberships is not None:
         joins = GroupMember.unscoped.filter(memberships, merchant_id=merchant.pk)
+        sources.append((joins, "customer_id"))
         parts.append(_day_select(joins, "customer_id", "joined_at", ActiveDay.JOINED, merchant))
     if messages is not None:
         said = Message.unscoped.filter(
@@ -213,11 +236,22 @@ def write_active_days(
             sender_customer__isnull=False,
             conversation__kind=Conversation.Kind.GROUP,
         )
+        sources.append((said, "sender_customer_id"))
         parts.append(
             _day_select(said, "sender_customer_id", "created_at", ActiveDay.MESSAGED, merchant)
         )
     if not parts:
         return 0
+    if not maintain:
+        return _write_active_days(merchant, parts)
+    customers: set[int] = set()
+    for qs, column in sources:
+        customers.update(i for i in qs.values_list(column, flat=True) if i is not None)
+    with rollups.maintained(merchant, customers, sales=False, activity=True):
+        return _write_active_days(merchant, parts)
+
+
+def _write_active_days(merchant: Merchant, parts: list[tuple[str, tuple[Any, ...]]]) -> int:
     union = " UNION ALL ".join(sql for sql, _ in parts)
     params: list[Any] = [merchant.pk]
     for _, part_params in parts:
@@ -248,16 +282,21 @@ def _or_kinds(table: str) -> str:
 
 
 def record_visit(merchant: Merchant, customer_id: int, day: date) -> None:
-    """Set the visited flag of ``customer_id`` on ``day`` (one upsert)."""
+    """Set the visited flag of ``customer_id`` on ``day`` (one upsert; the activity rollup
+    is kept current when the day is a new one for the customer)."""
     table = ActiveDay._meta.db_table
-    _upsert(
-        table,
-        ["merchant_id", "customer_id", "day", "kinds"],
-        "SELECT %s, %s, %s, %s WHERE 1 = 1",
-        [merchant.pk, customer_id, day, ActiveDay.VISITED],
-        conflict=f"({_qn('merchant_id')}, {_qn('day')}, {_qn('customer_id')})",
-        update=_or_kinds(table),
-    )
+    seen = ActiveDay.unscoped.filter(merchant_id=merchant.pk, customer_id=customer_id, day=day)
+    with rollups.maintained(
+        merchant, [] if seen.exists() else [customer_id], sales=False, activity=True
+    ):
+        _upsert(
+            table,
+            ["merchant_id", "customer_id", "day", "kinds"],
+            "SELECT %s, %s, %s, %s WHERE 1 = 1",
+            [merchant.pk, customer_id, day, ActiveDay.VISITED],
+            conflict=f"({_qn('merchant_id')}, {_qn('day')}, {_qn('customer_id')})",
+            update=_or_kinds(table),
+        )
 
 
 # --- group spans ---------------------------------------------------------------------------------

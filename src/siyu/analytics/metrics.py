@@ -23,6 +23,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from siyu.analytics import metrics_sql as q
+from siyu.analytics import rollup_reads, rollups
 from siyu.analytics.models import ActiveDay
 from siyu.analytics.reference import (
     ACTIVE_MONTH_DAYS,
@@ -50,6 +51,7 @@ __all__ = [
     "SaleStats",
     "activity",
     "change",
+    "daily",
     "monthly_frequency",
     "overview",
     "sale_stats",
@@ -123,6 +125,9 @@ def sale_stats(
     A period with no sales gives ``{None: SaleStats()}`` (zeros, and None for ratios).
     """
     q.check_dimension(by)
+    if by is None and _from_rollups(merchant, filters):
+        found = rollup_reads.sale_buckets(merchant, [period.start, period.end])
+        return {None: found.get(period.start, SaleStats())}
     group_sql = q.GROUP_SQL[by] if by else "NULL"
     rows = q.sale_stats_rows(merchant, period.start, period.end, filters, group_sql)
     if by is None:
@@ -133,8 +138,14 @@ def sale_stats(
 def source_shares(
     merchant: Merchant, period: Period, filters: Filters = NO_FILTERS
 ) -> dict[str, tuple[SaleStats, float | None]]:
-    """Every source of SOURCES with its sales and its share of the period's net sales."""
-    rows = sale_stats(merchant, period, filters, by="source")
+    """Every source of SOURCES with its sales and its share of the period's net sales (from
+    the rollups when nothing is filtered: the sums only, buyers are not split by source)."""
+    if _from_rollups(merchant, filters):
+        rows: dict[Any, SaleStats] = dict(
+            rollup_reads.dimension_sums(merchant, period.start, period.end, "source")
+        )
+    else:
+        rows = sale_stats(merchant, period, filters, by="source")
     total = sum(stats.net_sales for stats in rows.values())
     result = {}
     for source in SOURCES:
@@ -158,13 +169,39 @@ def weekly_repurchases(
     return _buckets(merchant, week_boundaries(period), filters)
 
 
+def _from_rollups(merchant: Merchant, filters: Filters) -> bool:
+    """Whether to read the daily rollups: nothing filtered and the rollups current."""
+    return filters.empty and rollups.ready(merchant)
+
+
 def _buckets(
     merchant: Merchant, boundaries: list[date], filters: Filters
 ) -> list[tuple[date, SaleStats]]:
+    if _from_rollups(merchant, filters):
+        found = rollup_reads.sale_buckets(merchant, boundaries)
+        return [(start, found.get(start, SaleStats())) for start in boundaries[:-1]]
     group_sql = q.bucket_sql("s.day", boundaries)
     rows = q.sale_stats_rows(merchant, boundaries[0], boundaries[-1], filters, group_sql)
     by_day = {q.as_date(key): stats for key, stats in rows.items()}
     return [(start, by_day.get(start, SaleStats())) for start in boundaries[:-1]]
+
+
+def daily(
+    merchant: Merchant, period: Period, filters: Filters = NO_FILTERS
+) -> list[tuple[date, SaleStats]]:
+    """Every day of the period with its GMV, refunds, paid and kept orders and buyers (zeros
+    on days without sales); new buyers are not counted per day. From the rollups when
+    nothing is filtered; otherwise one scan of the period's sales grouped by day."""
+    if _from_rollups(merchant, filters):
+        by_day = rollup_reads.daily(merchant, period.start, period.end)
+    else:
+        by_day = q.daily_rows(merchant, period.start, period.end, filters)
+    days = []
+    day = period.start
+    while day < period.end:
+        days.append((day, by_day.get(day, SaleStats())))
+        day += timedelta(days=1)
+    return days
 
 
 def activity(merchant: Merchant, period: Period, filters: Filters = NO_FILTERS) -> Activity:
@@ -180,6 +217,15 @@ def activity(merchant: Merchant, period: Period, filters: Filters = NO_FILTERS) 
         period.end - timedelta(days=ACTIVE_MONTH_DAYS),
         period.end - timedelta(days=ACTIVE_WEEK_DAYS),
     )
+    week = period.end - timedelta(days=ACTIVE_WEEK_DAYS)
+    month = period.end - timedelta(days=ACTIVE_MONTH_DAYS)
+    if _from_rollups(merchant, filters) and rollup_reads.has_activity(
+        merchant, window_start, period.end
+    ):
+        active, pairs, wau, mau = rollup_reads.activity_counts(
+            merchant, period.start, period.end, week, month
+        )
+        return Activity(active=active, dau=pairs / period.days, wau=wau, mau=mau, from_sales=False)
     from_sales = filters.on_sale_attributes or not (
         ActiveDay.unscoped.filter(
             merchant_id=merchant.pk, day__gte=window_start, day__lt=period.end
@@ -197,8 +243,6 @@ def activity(merchant: Merchant, period: Period, filters: Filters = NO_FILTERS) 
         table, day, customer = q.ACTIVE, "s.day", "s.customer_id"
     join = q.customer_join("s", customer) if where.needs_customer else ""
     start = q.db_date(period.start)
-    week = q.db_date(period.end - timedelta(days=ACTIVE_WEEK_DAYS))
-    month = q.db_date(period.end - timedelta(days=ACTIVE_MONTH_DAYS))
     sql = f"""
         SELECT COUNT(DISTINCT CASE WHEN a.day >= %s THEN a.customer_id END),
                SUM(CASE WHEN a.day >= %s THEN 1 ELSE 0 END),
@@ -207,7 +251,9 @@ def activity(merchant: Merchant, period: Period, filters: Filters = NO_FILTERS) 
         FROM (SELECT DISTINCT {day} AS day, {customer} AS customer_id
               FROM {table} s{join} WHERE {where.sql}) a
     """  # noqa: S608
-    ((active, pairs, wau, mau),) = q.fetch(sql, [start, start, week, month, *where.params])
+    ((active, pairs, wau, mau),) = q.fetch(
+        sql, [start, start, q.db_date(week), q.db_date(month), *where.params]
+    )
     return Activity(
         active=int(active or 0),
         dau=int(pairs or 0) / period.days,

@@ -216,3 +216,21 @@ def sale_stats_rows(
         values = [int(n or 0) for n in numbers]
         result[key] = SaleStats(*values)
     return result
+
+
+def daily_rows(
+    merchant: Merchant, start: date, end: date, filters: Filters
+) -> dict[date, SaleStats]:
+    """The sales figures of each day of ``[start, end)`` with a sale, buyers included, new
+    buyers not (no per-buyer "first order ever" probe: the daily chart does not show them)."""
+    where = sale_where(merchant, start, end, filters)
+    join = customer_join("s", "s.customer_id") if where.needs_customer else ""
+    rows = fetch(
+        f"SELECT s.day, SUM(s.amount), SUM(s.refunded), COUNT(*),"  # noqa: S608
+        " SUM(CASE WHEN s.refunded > 0 THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN {KEPT} THEN 0 ELSE 1 END), SUM(CASE WHEN {KEPT} THEN 1 ELSE 0 END),"
+        f" COUNT(DISTINCT CASE WHEN {KEPT} THEN s.customer_id END)"
+        f" FROM {SALE} s{join} WHERE {where.sql} GROUP BY s.day",
+        where.params,
+    )
+    return {as_date(day): SaleStats(*(int(n or 0) for n in numbers)) for day, *numbers in rows}

@@ -102,6 +102,9 @@ class ActiveDay(MerchantOwned):
                 fields=["merchant", "day", "customer_id"], name="active_day_once"
             )
         ]
+        indexes = [
+            models.Index(fields=["merchant", "customer_id", "day"], name="active_day_customer")
+        ]
 
 
 class GroupSpan(MerchantOwned):
@@ -208,3 +211,106 @@ class LifetimeRun(MerchantOwned):
         verbose_name = _("lifetime-value run")
         verbose_name_plural = _("lifetime-value runs")
         ordering = ["-created_at", "-id"]
+
+
+# --- rollups (analytics.rollups, ADR 0008) -------------------------------------------------------
+# Kept current by every write of the facts above (``rollups.maintained``) and rebuilt from them by
+# ``rollups.rebuild``. ``NONE_DAY`` (0001-01-01) in a ``since`` column means "no earlier day".
+
+
+class RollupState(models.Model):
+    """Whether a merchant's rollups agree with its facts. No row: they do (a merchant starts
+    with no facts and empty rollups). A large import marks them stale while it writes, and
+    the rebuild at its end marks them ready; readers fall back to the facts meanwhile."""
+
+    merchant = models.OneToOneField(
+        "core.Merchant", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    ready = models.BooleanField(default=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup states")
+
+    def __str__(self) -> str:
+        return f"rollups of merchant {self.merchant_id}: {'ready' if self.ready else 'stale'}"
+
+
+class SalesDay(MerchantOwned):
+    """The additive sales figures of one local day, for the whole merchant (``dim`` and
+    ``key`` empty) or one value of a dimension (store, group, guide, distributor, campaign:
+    the id as text; source: its name)."""
+
+    day = models.DateField()
+    dim = models.CharField(max_length=12, blank=True)
+    key = models.CharField(max_length=64, blank=True)
+    gmv = models.BigIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0)
+    paid_orders = models.BigIntegerField(default=0)
+    refund_count = models.BigIntegerField(default=0)
+    full_refunds = models.BigIntegerField(default=0)
+    orders = models.BigIntegerField(default=0)  # kept
+    first_orders = models.BigIntegerField(default=0)  # kept, the customer's first ever
+
+    class Meta:
+        verbose_name = _("sales of a day")
+        verbose_name_plural = _("sales of days")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "dim", "key", "day"], name="sales_day_once")
+        ]
+
+
+class BuyersDay(MerchantOwned):
+    """Kept sales of a day by the day of the same customer's previous kept sale
+    (``after_prev``) and of the one before it (``after_prev2``), under ``since``. The
+    buyers of any period ``[s, e)`` are the period's sales whose previous one is before
+    ``s``; those with two or more sales, the sales whose second-previous is before ``s``
+    minus the buyers (docs/metrics.md, "Rollups")."""
+
+    day = models.DateField()
+    since = models.DateField()
+    after_prev = models.BigIntegerField(default=0)
+    after_prev2 = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("buyers of a day")
+        verbose_name_plural = _("buyers of days")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "day", "since"], name="buyers_day_once")
+        ]
+
+
+class CohortDay(MerchantOwned):
+    """Kept sales of a day by the month of the customer's first kept sale (``cohort``, its
+    first day): net sales, orders, and the customers for whom it was the first kept sale
+    of its calendar month (so a sum over a month's days counts each customer once)."""
+
+    cohort = models.DateField()
+    day = models.DateField()
+    customers = models.BigIntegerField(default=0)
+    orders = models.BigIntegerField(default=0)
+    net = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("cohort sales of a day")
+        verbose_name_plural = _("cohort sales of days")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "cohort", "day"], name="cohort_day_once")
+        ]
+
+
+class ActivityDay(MerchantOwned):
+    """Active customers of a day by the customer's previous active day (``since``): the
+    active customers of any window are its rows whose previous day is before the window."""
+
+    day = models.DateField()
+    since = models.DateField()
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("activity of a day")
+        verbose_name_plural = _("activity of days")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "day", "since"], name="activity_day_once")
+        ]

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count, Q
 
-from siyu.analytics import facts
+from siyu.analytics import facts, rollups
 from siyu.analytics.models import ActiveDay, GroupSpan, ReferralLink, Sale
 from siyu.core.models import Merchant
 
-STEPS = ("sales", "active days", "group spans", "referral links")
+STEPS = ("sales", "active days", "group spans", "referral links", "rollups")
 
 
 @dataclass
@@ -41,13 +41,17 @@ def rebuild(
     merchant: Merchant, *, progress: Callable[[str, int], None] | None = None
 ) -> RebuildReport:
     """Write ``merchant``'s Siyu facts again from its orders, group memberships, group-chat
-    messages, referrals and distributor bindings; ``progress(step, rows)`` after each table."""
+    messages, referrals and distributor bindings, then its rollups from all its facts (imported
+    ones too); ``progress(step, rows)`` after each table."""
     report = RebuildReport()
     writers: list[Callable[[], int]] = [
-        lambda: facts.write_sales(merchant),
-        lambda: facts.write_active_days(merchant, orders=Q(), memberships=Q(), messages=Q()),
+        lambda: facts.write_sales(merchant, maintain=False),
+        lambda: facts.write_active_days(
+            merchant, orders=Q(), memberships=Q(), messages=Q(), maintain=False
+        ),
         lambda: facts.write_group_spans(merchant),
         lambda: facts.write_referral_links(merchant),
+        lambda: sum(rollups.rebuild(merchant).values()),
     ]
     with transaction.atomic():
         for step, write in zip(STEPS, writers, strict=True):

@@ -114,6 +114,11 @@ class Filters:
             or self.campaign_ids
         )
 
+    @property
+    def empty(self) -> bool:
+        """Whether nothing is filtered (every sale of the merchant counts)."""
+        return not (self.on_sale_attributes or self.join_channels) and self.customer_ids is None
+
 
 NO_FILTERS = Filters()
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from siyu.analytics import rollups
 from siyu.analytics.models import ActiveDay, GroupSpan, ReferralLink, Sale, Source
 from siyu.analytics.reference import SaleRow
 from siyu.core.models import Merchant
@@ -42,24 +43,34 @@ def make_sale(
         if imported
         else {"source": Source.SIYU, "order_id": next_id()}
     )
-    return Sale.unscoped.create(
-        merchant=merchant,
-        customer_id=customer_id,
-        placed_at=placed_at,
-        day=placed_at.astimezone(ZoneInfo(merchant.time_zone)).date(),
-        amount=amount,
-        refunded=refunded,
-        **key,
-        **attribution,
-    )
+    with rollups.maintained(merchant, [customer_id]):
+        return Sale.unscoped.create(
+            merchant=merchant,
+            customer_id=customer_id,
+            placed_at=placed_at,
+            day=placed_at.astimezone(ZoneInfo(merchant.time_zone)).date(),
+            amount=amount,
+            refunded=refunded,
+            **key,
+            **attribution,
+        )
+
+
+def refund_sale(sale: Sale, refunded: int) -> Sale:
+    """Set what is refunded of ``sale`` (as a refund event rewrites it), rollups kept."""
+    with rollups.maintained(sale.merchant, [sale.customer_id]):
+        sale.refunded = refunded
+        sale.save(update_fields=["refunded"])
+    return sale
 
 
 def make_active_day(
     merchant: Merchant, customer_id: int, day: date, kinds: int = ActiveDay.VISITED
 ) -> ActiveDay:
-    return ActiveDay.unscoped.create(
-        merchant=merchant, customer_id=customer_id, day=day, kinds=kinds
-    )
+    with rollups.maintained(merchant, [customer_id], sales=False, activity=True):
+        return ActiveDay.unscoped.create(
+            merchant=merchant, customer_id=customer_id, day=day, kinds=kinds
+        )
 
 
 def make_span(

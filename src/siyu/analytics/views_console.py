@@ -12,7 +12,6 @@ the same filters. Views only read.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
 from typing import Any
@@ -23,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from siyu.analytics import charts, cohorts, metrics
-from siyu.analytics import metrics_sql as q
 from siyu.analytics.forms import (
     DIMENSION_LABELS,
     PERIODS,
@@ -250,42 +248,6 @@ def _cell(merchant: Merchant, kind: str, value: Any) -> Cell:
     return int(value)
 
 
-def daily_stats(merchant: Merchant, query: DashboardQuery) -> list[tuple[Any, SaleStats]]:
-    """Every day of the period with its GMV, refunds, paid and kept orders and buyers (zeros
-    on days without sales).
-
-    One scan grouped by day, without the per-buyer "first order ever" probe that
-    ``metrics.sale_stats`` makes (the chart does not show new buyers): on 200,000 sales the
-    probe per day and buyer cost seconds. Belongs in ``analytics.metrics`` as a ``daily``
-    function; kept here on the same ``metrics_sql`` building blocks until it moves.
-    """
-    where = q.sale_where(merchant, query.period.start, query.period.end, query.filters)
-    join = q.customer_join("s", "s.customer_id") if where.needs_customer else ""
-    rows = q.fetch(
-        f"SELECT s.day, SUM(s.amount), SUM(s.refunded), COUNT(*),"  # noqa: S608
-        f" SUM(CASE WHEN {q.KEPT} THEN 1 ELSE 0 END),"
-        f" COUNT(DISTINCT CASE WHEN {q.KEPT} THEN s.customer_id END)"
-        f" FROM {q.SALE} s{join} WHERE {where.sql} GROUP BY s.day",
-        where.params,
-    )
-    by_day = {
-        q.as_date(day): SaleStats(
-            gmv=int(gmv or 0),
-            refunds=int(refunds or 0),
-            paid_orders=int(paid or 0),
-            orders=int(kept or 0),
-            buyers=int(buyers or 0),
-        )
-        for day, gmv, refunds, paid, kept, buyers in rows
-    }
-    days = []
-    day = query.period.start
-    while day < query.period.end:
-        days.append((day, by_day.get(day, SaleStats())))
-        day += timedelta(days=1)
-    return days
-
-
 GROUP_COLUMNS = (
     ("gmv", MONEY),
     ("net_sales", MONEY),
@@ -331,7 +293,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     form, query = read_query(request)
     figures = metrics.overview(merchant, query.period, query.filters)
     numbers = _number_rows(merchant, figures)
-    days = daily_stats(merchant, query)
+    days = metrics.daily(merchant, query.period, query.filters)
     sources = [
         (key, SOURCE_LABELS[key], stats, share) for key, (stats, share) in figures.sources.items()
     ]

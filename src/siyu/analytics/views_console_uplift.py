@@ -8,85 +8,27 @@ months counted in the merchant's time zone. It shows the effect on monthly purch
 and on AOV with their 95 % intervals, the sample sizes, the verdict ("too thin to tell"
 included), the pre-trend check, and the members' and matched controls' curves around joining.
 
-:func:`uplift_inputs` is the one read of the database here; it belongs beside the estimator
-(a selector of the uplift module) and is kept small so it can move there unchanged.
+:func:`siyu.analytics.uplift_data.uplift_inputs` reads the arrays it needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from siyu.analytics import charts, uplift
-from siyu.analytics import metrics_sql as q
 from siyu.analytics.forms import parse_choice
-from siyu.analytics.models import GroupSpan
+from siyu.analytics.uplift_data import uplift_inputs
 from siyu.analytics.uplift_verdict import Effect
 from siyu.analytics.views_console import TableBuilder, actor_of, analytics_view, export_response
-from siyu.core import clock
 from siyu.core.models import Merchant
 from siyu.core.money import format_amount
 from siyu.web.tables import Table
 
 WINDOWS = ("2", "3", "6")
-
-
-@dataclass(frozen=True)
-class UpliftInputs:
-    activity: uplift.MonthlyActivity
-    acquired: np.ndarray
-    joined: np.ndarray
-    first_month: int  # the month number (year * 12 + month - 1) of position 0
-
-
-def uplift_inputs(merchant: Merchant) -> UpliftInputs | None:
-    """The estimator's arrays from the sales facts and group spans; None without sales."""
-    month = q.month_number_sql("s.day")
-    rows = q.fetch(
-        f"SELECT s.customer_id, {month}, COUNT(*), SUM(s.amount - s.refunded) FROM {q.SALE} s"  # noqa: S608
-        f" WHERE s.merchant_id = %s AND {q.KEPT} GROUP BY s.customer_id, {month}",
-        [merchant.pk],
-    )
-    if not rows:
-        return None
-    zone = clock.zone(merchant.time_zone)
-    joins = {
-        int(r["customer_id"]): r["first"].astimezone(zone)
-        for r in GroupSpan.unscoped.filter(merchant_id=merchant.pk)
-        .values("customer_id")
-        .annotate(first=Min("joined_at"))
-        .order_by()
-    }
-    join_month = {c: at.year * 12 + at.month - 1 for c, at in joins.items()}
-    customers = sorted({int(r[0]) for r in rows} | set(join_month))
-    position = {c: i for i, c in enumerate(customers)}
-    months = [int(r[1]) for r in rows]
-    first = min(min(months), min(join_month.values(), default=months[0]))
-    last = max(max(months), max(join_month.values(), default=months[0]))
-    cust = np.array([position[int(r[0])] for r in rows], dtype=np.int64)
-    mon = np.array(months, dtype=np.int64) - first
-    activity = uplift.MonthlyActivity.from_entries(
-        cust,
-        mon,
-        np.array([int(r[2]) for r in rows]),
-        np.array([int(r[3] or 0) for r in rows]),
-        n_customers=len(customers),
-        n_months=last - first + 1,
-    )
-    acquired = np.full(len(customers), -1, dtype=np.int64)
-    order = np.argsort(mon, kind="stable")
-    for c, m in zip(cust[order][::-1], mon[order][::-1], strict=True):
-        acquired[c] = m  # walking from the last month back, the first month wins
-    joined = np.full(len(customers), -1, dtype=np.int64)
-    for c, m in join_month.items():
-        joined[position[c]] = m - first
-    return UpliftInputs(activity, acquired, joined, first)
 
 
 def _effect_row(merchant: Merchant, label: str, effect: Effect, money: bool) -> dict[str, Any]:

@@ -1,0 +1,260 @@
+"""The daily rollups: kept current by every fact write, equal to a rebuild from the facts, and
+giving the same figures as the statements over the facts.
+
+The random histories write sales in any order (a later import of older history included),
+then refund some in part or in full, so a customer's chain of kept sales is cut and joined
+again; after each history the maintained rollups must equal the rebuilt ones row for row, and
+every figure read from them the figure computed from the facts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siyu.analytics import cohorts, facts, metrics, rollups
+from siyu.analytics.models import ActivityDay, BuyersDay, CohortDay, RollupState, SalesDay
+from siyu.analytics.reference import Filters, Period
+from siyu.analytics.testing import make_active_day, make_sale, refund_sale
+from siyu.core.models import Merchant
+from siyu.core.testing import make_merchant
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = date(2025, 11, 1)
+HYPOTHESIS = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def snapshot(merchant: Merchant) -> dict[str, set[tuple[Any, ...]]]:
+    """Every non-zero rollup row of ``merchant``, without ids."""
+    return {
+        "sales": set(
+            SalesDay.unscoped.filter(merchant=merchant)
+            .exclude(paid_orders=0, gmv=0, refunds=0)
+            .values_list(
+                "day",
+                "dim",
+                "key",
+                "gmv",
+                "refunds",
+                "paid_orders",
+                "refund_count",
+                "full_refunds",
+                "orders",
+                "first_orders",
+            )
+        ),
+        "buyers": set(
+            BuyersDay.unscoped.filter(merchant=merchant)
+            .exclude(after_prev=0, after_prev2=0)
+            .values_list("day", "since", "after_prev", "after_prev2")
+        ),
+        "cohorts": set(
+            CohortDay.unscoped.filter(merchant=merchant)
+            .exclude(customers=0, orders=0, net=0)
+            .values_list("cohort", "day", "customers", "orders", "net")
+        ),
+        "activity": set(
+            ActivityDay.unscoped.filter(merchant=merchant)
+            .exclude(customers=0)
+            .values_list("day", "since", "customers")
+        ),
+    }
+
+
+def raw(merchant: Merchant, read: Any) -> Any:
+    """``read()`` with the rollups marked stale, so it computes from the facts."""
+    RollupState.objects.update_or_create(merchant=merchant, defaults={"ready": False})
+    try:
+        return read()
+    finally:
+        RollupState.objects.filter(merchant=merchant).update(ready=True)
+
+
+@st.composite
+def history(draw: st.DrawFn) -> list[dict[str, Any]]:
+    sales = []
+    for _ in range(draw(st.integers(1, 14))):
+        amount = draw(st.integers(0, 3000))
+        sales.append(
+            {
+                "customer": draw(st.integers(0, 3)),
+                "at": datetime.combine(
+                    ORIGIN + timedelta(days=draw(st.integers(0, 120))), datetime.min.time()
+                )
+                + timedelta(hours=draw(st.sampled_from([0, 9, 23]))),
+                "amount": amount,
+                "refund": draw(st.sampled_from([None, "part", "full", "later-full", "later-part"])),
+                "imported": draw(st.booleans()),
+                "store_id": draw(st.one_of(st.none(), st.integers(1, 2))),
+                "guide_id": draw(st.one_of(st.none(), st.just(7))),
+            }
+        )
+    return sales
+
+
+def write(merchant: Merchant, customers: list[int], sales: list[dict[str, Any]]) -> None:
+    written = []
+    for row in sales:
+        refunded = {"part": row["amount"] // 2, "full": row["amount"]}.get(row["refund"], 0)
+        written.append(
+            (
+                row,
+                make_sale(
+                    merchant,
+                    customers[row["customer"]],
+                    row["at"],
+                    row["amount"],
+                    refunded,
+                    imported=row["imported"],
+                    store_id=row["store_id"],
+                    guide_id=row["guide_id"],
+                ),
+            )
+        )
+    for row, sale in written:  # refunds after everything is written: chains change again
+        if row["refund"] == "later-full":
+            refund_sale(sale, sale.amount)
+        elif row["refund"] == "later-part":
+            refund_sale(sale, sale.amount // 3)
+
+
+@HYPOTHESIS
+@given(sales=history(), start=st.integers(0, 100), days=st.integers(1, 60))
+def test_maintained_rollups_equal_a_rebuild_and_the_facts(
+    sales: list[dict[str, Any]], start: int, days: int
+) -> None:
+    merchant = make_merchant()
+    customers = [1000 + i for i in range(4)]
+    write(merchant, customers, sales)
+    kept = snapshot(merchant)
+    rollups.rebuild(merchant)
+    assert snapshot(merchant) == kept
+
+    period = Period(ORIGIN + timedelta(days=start), ORIGIN + timedelta(days=start + days))
+    assert metrics.sale_stats(merchant, period) == raw(
+        merchant, lambda: metrics.sale_stats(merchant, period)
+    )
+    assert metrics.monthly_frequency(merchant, period) == raw(
+        merchant, lambda: metrics.monthly_frequency(merchant, period)
+    )
+    assert metrics.weekly_repurchases(merchant, period) == raw(
+        merchant, lambda: metrics.weekly_repurchases(merchant, period)
+    )
+    shares = {
+        k: (s.net_sales, s.orders, share)
+        for k, (s, share) in metrics.source_shares(merchant, period).items()
+    }
+    assert shares == raw(
+        merchant,
+        lambda: {
+            k: (s.net_sales, s.orders, share)
+            for k, (s, share) in metrics.source_shares(merchant, period).items()
+        },
+    )
+    months = Period(date(2025, 11, 1), date(2026, 3, 1))
+    as_of = ORIGIN + timedelta(days=start + days)
+    assert cohorts.cohort_matrix(merchant, months, as_of) == raw(
+        merchant, lambda: cohorts.cohort_matrix(merchant, months, as_of)
+    )
+
+
+@HYPOTHESIS
+@given(
+    days=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 70)), min_size=1, max_size=25),
+    end=st.integers(1, 75),
+)
+def test_activity_rollup_gives_the_activity_of_the_facts(
+    days: list[tuple[int, int]], end: int
+) -> None:
+    merchant = make_merchant()
+    for customer, offset in days:  # any order, repeats included
+        day = ORIGIN + timedelta(days=offset)
+        if customer == 0:
+            facts.record_visit(merchant, 500, day)
+        elif not _has(merchant, 500 + customer, day):
+            make_active_day(merchant, 500 + customer, day)
+    kept = snapshot(merchant)["activity"]
+    rollups.rebuild(merchant)
+    assert snapshot(merchant)["activity"] == kept
+    period = Period(ORIGIN + timedelta(days=max(0, end - 10)), ORIGIN + timedelta(days=end))
+    assert metrics.activity(merchant, period) == raw(
+        merchant, lambda: metrics.activity(merchant, period)
+    )
+
+
+def _has(merchant: Merchant, customer_id: int, day: date) -> bool:
+    from siyu.analytics.models import ActiveDay
+
+    return ActiveDay.unscoped.filter(merchant=merchant, customer_id=customer_id, day=day).exists()
+
+
+def test_a_hand_computed_history() -> None:
+    """c1 buys on 3, 5 and 20 March, c2 on 10 February and 6 March (refunded in full) and
+    8 March: in March, 2 buyers, both with two or more kept orders, none new but c1."""
+    merchant = make_merchant()
+    make_sale(merchant, 2, datetime(2026, 2, 10, 12), 1000)
+    refunded = make_sale(merchant, 2, datetime(2026, 3, 6, 12), 500)
+    make_sale(merchant, 2, datetime(2026, 3, 8, 12), 700)
+    for day in (3, 5, 20):
+        make_sale(merchant, 1, datetime(2026, 3, day, 12), 300)
+    refund_sale(refunded, 500)
+    march = Period(date(2026, 3, 1), date(2026, 4, 1))
+    stats = metrics.sale_stats(merchant, march)[None]
+    assert (stats.gmv, stats.refunds, stats.paid_orders, stats.orders) == (2100, 500, 5, 4)
+    assert (stats.buyers, stats.repeat_buyers, stats.new_buyers) == (2, 1, 1)
+    # A period starting on 8 March: c2 once (8th), c1 once (20th): no repeat buyer.
+    late = metrics.sale_stats(merchant, Period(date(2026, 3, 8), date(2026, 4, 1)))[None]
+    assert (late.buyers, late.repeat_buyers, late.new_buyers) == (2, 0, 0)
+    matrix = cohorts.cohort_matrix(
+        merchant, Period(date(2026, 2, 1), date(2026, 4, 1)), date(2026, 4, 1)
+    )
+    assert [(r.key, r.size, [c.buyers for c in r.cells]) for r in matrix.rows] == [
+        ("2026-02", 1, [1, 1]),
+        ("2026-03", 1, [1]),
+    ]
+
+
+def test_a_stale_merchant_reads_the_facts_until_rebuilt() -> None:
+    merchant = make_merchant()
+    make_sale(merchant, 1, datetime(2026, 3, 3, 12), 300)
+    rollups.suspend(merchant)
+    assert not rollups.ready(merchant)
+    make_sale(merchant, 1, datetime(2026, 3, 4, 12), 400)  # not rolled up while stale
+    assert SalesDay.unscoped.filter(merchant=merchant, dim="", day=date(2026, 3, 4)).count() == 0
+    march = Period(date(2026, 3, 1), date(2026, 4, 1))
+    assert metrics.sale_stats(merchant, march)[None].gmv == 700  # from the facts
+    rollups.rebuild(merchant)
+    assert rollups.ready(merchant)
+    assert SalesDay.unscoped.get(merchant=merchant, dim="", day=date(2026, 3, 4)).gmv == 400
+    assert metrics.sale_stats(merchant, march)[None].gmv == 700
+
+
+def test_filtered_figures_still_come_from_the_facts() -> None:
+    merchant = make_merchant()
+    make_sale(merchant, 1, datetime(2026, 3, 3, 12), 300, store_id=5)
+    make_sale(merchant, 2, datetime(2026, 3, 4, 12), 400, store_id=6)
+    march = Period(date(2026, 3, 1), date(2026, 4, 1))
+    stats = metrics.sale_stats(merchant, march, Filters(store_ids=(5,)))[None]
+    assert (stats.gmv, stats.buyers) == (300, 1)
+    by_store = SalesDay.unscoped.filter(merchant=merchant, dim="store").values_list("key", "gmv")
+    assert sorted(by_store) == [("5", 300), ("6", 400)]
+
+
+@HYPOTHESIS
+@given(sales=history(), start=st.integers(0, 100), days=st.integers(1, 30))
+def test_the_daily_chart_from_the_rollups_is_the_chart_from_the_facts(
+    sales: list[dict[str, Any]], start: int, days: int
+) -> None:
+    merchant = make_merchant()
+    write(merchant, [2000 + i for i in range(4)], sales)
+    period = Period(ORIGIN + timedelta(days=start), ORIGIN + timedelta(days=start + days))
+    assert metrics.daily(merchant, period) == raw(merchant, lambda: metrics.daily(merchant, period))
