@@ -211,6 +211,18 @@ def test_holdout_in_days_counts_the_same_purchases(
     assert [r[:3] for r in days] == [r[:3] for r in weeks]
 
 
+def test_other_tables_download_without_running_the_check(
+    merchant: Merchant, bought: dict[str, Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the check ran for another table")
+
+    monkeypatch.setattr(lifetime, "backtest", refuse)
+    response = _client(merchant).get(URL, {**CHECK, "export": "csv", "table": "segments"})
+    assert response.status_code == 200
+    assert _csv(response)[0] == ["Value segment", "Customers"]
+
+
 @pytest.mark.parametrize(
     ("query", "field", "reason"),
     [

@@ -164,9 +164,11 @@ def _backtest(
 ) -> tuple[BacktestForm, dict[str, Any] | None, float | None]:
     """The holdout check the query string asks for: the form (its errors beside the fields),
     the check or None, and the seconds it took. Without ``as_of`` in the query string: an
-    unbound form, and the check stored with the latest run is shown instead."""
+    unbound form, and the check stored with the latest run is shown instead; nor is it run
+    when another table of the page is downloaded (its link carries the form's fields)."""
     today = local_today(merchant)
-    if "as_of" not in request.GET:
+    other_export = "export" in request.GET and request.GET.get("table") != "holdout"
+    if "as_of" not in request.GET or other_export:
         initial = {"as_of": today - timedelta(weeks=26), "to": today, "unit": "weeks"}
         return BacktestForm(None, today=today, initial=initial), None, None
     form = BacktestForm(request.GET, today=today)
