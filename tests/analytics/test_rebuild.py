@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.core.management import CommandError, call_command
 
-from siyu.analytics import rebuild
+from siyu.analytics import rebuild, rollups
 from siyu.analytics.models import ActiveDay, GroupSpan, ReferralLink, Sale
 from siyu.community import chat
 from siyu.community import services as community
@@ -104,6 +104,8 @@ def test_rebuild_writes_what_the_consumers_wrote(merchant, other_merchant):
         "group spans": len(written["GroupSpan"]),
         "referral links": len(written["ReferralLink"]),
     }
+    assert report.rollup_rows == rollups.rebuild(merchant)  # rebuilt: the same rows again
+    assert report.rollup_rows["salesday"] >= 1
     assert facts(other_merchant) == theirs
 
 
@@ -194,6 +196,7 @@ def test_the_command_rebuilds_and_counts(merchant, capsys):
     assert "sales: siyu: 3" in out
     assert "group spans: siyu: 2" in out
     assert "referral links: siyu: 2" in out
+    assert "rollups: ready: 1, sales days: " in out
     with pytest.raises(CommandError, match="--merchant"):
         call_command("analytics", "status", "--merchant", "no-such-shop")
 
@@ -207,3 +210,5 @@ def test_status_counts_by_source_and_flag(merchant):
     assert days["ordered"] == 2  # buyer and member, both on today
     assert days["joined"] == 2
     assert days["visited"] == days["messaged"] == 0
+    assert counts["rollups"]["ready"] == 1
+    assert counts["rollups"]["sales days"] >= 1  # today, for the merchant and per source

@@ -11,7 +11,7 @@ from __future__ import annotations
 from siyu.analytics import lifetime, rebuild
 from siyu.core.demo import DemoContext
 
-STEPS = len(rebuild.STEPS)
+STEPS = len(rebuild.STEPS) + 1  # and the rollups
 
 
 def seed(ctx: DemoContext) -> None:

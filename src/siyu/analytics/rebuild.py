@@ -8,7 +8,8 @@ before analytics did. It is idempotent (a second run writes the same values) and
 imported rows (``source = "import"``) alone. Facts of Siyu's own rows whose source row has
 since been deleted are kept (a deleted group's spans still describe the past).
 
-:func:`status` counts the rows of each table by source, for ``siyu analytics status``.
+:func:`status` counts the rows of each table by source, for ``siyu analytics status``, and
+says whether the daily rollups are current (``ready``) and how many rows they hold.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from siyu.analytics import facts, rollups
 from siyu.analytics.models import ActiveDay, GroupSpan, ReferralLink, Sale
 from siyu.core.models import Merchant
 
-STEPS = ("sales", "active days", "group spans", "referral links", "rollups")
+STEPS = ("sales", "active days", "group spans", "referral links")
 
 
 @dataclass
@@ -31,6 +32,7 @@ class RebuildReport:
     """Rows written (inserted or updated) per table, in :data:`STEPS` order."""
 
     written: dict[str, int] = field(default_factory=dict)
+    rollup_rows: dict[str, int] = field(default_factory=dict)  # rebuilt from all the facts
 
     @property
     def total(self) -> int:
@@ -51,13 +53,15 @@ def rebuild(
         ),
         lambda: facts.write_group_spans(merchant),
         lambda: facts.write_referral_links(merchant),
-        lambda: sum(rollups.rebuild(merchant).values()),
     ]
     with transaction.atomic():
         for step, write in zip(STEPS, writers, strict=True):
             report.written[step] = write()
             if progress is not None:
                 progress(step, report.written[step])
+        report.rollup_rows = rollups.rebuild(merchant)
+        if progress is not None:
+            progress("rollups", sum(report.rollup_rows.values()))
     return report
 
 
@@ -91,4 +95,15 @@ def status(merchant: Merchant) -> dict[str, dict[str, int]]:
             for name, flag in flags.items()
         },
     )
+    counts["rollups"] = {
+        "ready": int(rollups.ready(merchant)),
+        **{
+            name: model.unscoped.filter(merchant_id=merchant.pk).count()
+            for name, model in zip(
+                ("sales days", "buyers days", "cohort days", "activity days"),
+                rollups.ROLLUP_MODELS,
+                strict=True,
+            )
+        },
+    }
     return counts

@@ -126,7 +126,7 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         with tqdm(
-            total=len(facts_rebuild.STEPS),
+            total=len(facts_rebuild.STEPS) + 1,  # and the rollups
             desc="rebuild",
             unit="table",
             file=sys.stderr,
