@@ -99,7 +99,11 @@ def cohort_matrix(
         raise InvalidInput(
             _("Unknown cohort key."), fields={"by": _("must be “month” or “channel”")}
         )
-    aligned = period.start == month_start(period.start) and period.end == month_start(period.end)
+    # Rollups hold cohorts by month: exact when the period starts a month and ends one, or
+    # ends no earlier than ``as_of`` (no later first sale has a sale before ``as_of``).
+    aligned = period.start == month_start(period.start) and (
+        period.end == month_start(period.end) or as_of <= period.end
+    )
     if by == "month" and aligned and filters.empty and rollups.ready(merchant):
         rows_found: list[Any] = rollup_reads.cohort_cells(merchant, period.start, period.end, as_of)
     else:
