@@ -266,7 +266,8 @@ def holdout_check(
             "nameGap": 28,
             "data": list(labels),
         },
-        "yAxis": {"type": "value", "name": y_name},
+        # The axis name starts at the axis and runs right, so a phone does not cut it off.
+        "yAxis": {"type": "value", "name": y_name, "nameTextStyle": {"align": "left"}},
         "series": [
             {"name": actual_name, "type": "line", "symbolSize": 6, "data": rounded(actual)},
             {
