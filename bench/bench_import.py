@@ -18,11 +18,13 @@ rate says more about the neighbours than about the import.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,6 +73,71 @@ def generate(path: Path, rows: int, seed: int = 6) -> int:
     return total
 
 
+class ServerCpu:
+    """CPU seconds of the PostgreSQL backends serving this database, read from ``/proc``
+    (the server on this machine) every half second while a run lasts: the import's share
+    of the server's work, whatever else the machine is doing."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    @staticmethod
+    def _cpu(pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _pids(self) -> list[int]:
+        import psycopg
+        from django.db import connection
+
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"] or "127.0.0.1",
+            port=settings["PORT"] or 5432,
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            dbname=settings["NAME"],
+            autocommit=True,
+        ) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def _work(self) -> None:
+        while not self.stop.wait(0.5):
+            self.sample()
+
+    def sample(self) -> None:
+        for pid in self._pids():
+            cpu = self._cpu(pid)
+            if cpu is not None:
+                self.seen[pid] = max(self.seen.get(pid, 0.0), cpu)
+
+    def __enter__(self) -> ServerCpu:
+        self.sample()
+        self.start = dict(self.seen)
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sample()
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.seen.items())
+
+
 def run() -> list[Result]:
     from django.db import connection
     from django.db.models import Sum
@@ -94,13 +161,23 @@ def run() -> list[Result]:
         total = generate(path, rows)
         generated = time.perf_counter() - started
         size_mb = path.stat().st_size / 1e6
+        postgres = connection.vendor == "postgresql"
         for label in ("first import", "re-import, unchanged"):
-            with merchant_context(merchant):
+            load = os.getloadavg()[0]
+            server = ServerCpu() if postgres else contextlib.nullcontext()
+            with merchant_context(merchant), server:
                 started = time.perf_counter()
                 cpu_started = time.process_time()
                 outcome = run_now(None, path, Options(kind="orders"), None, actor=_actor(merchant))
                 seconds = time.perf_counter() - started
                 cpu = time.process_time() - cpu_started
+            server_note = ""
+            if isinstance(server, ServerCpu):
+                server_note = (
+                    f"; PostgreSQL {server.seconds:.1f} s CPU "
+                    f"({rate(rows, server.seconds):,.0f} rows per CPU-second)"
+                )
+            with merchant_context(merchant):
                 count = Sale.objects.count()
                 amount = Sale.objects.aggregate(s=Sum("amount"))["s"]
                 customers = Customer.objects.count()
@@ -115,8 +192,9 @@ def run() -> list[Result]:
                     rate(rows, seconds),
                     rows,
                     f"{seconds:.1f} s for {size_mb:.0f} MB ({cpu:.1f} s of Python CPU, "
-                    f"{rate(rows, cpu):,.0f} rows per CPU-second); {outcome.rows_written:,} rows "
-                    f"written, {customers:,} customers ({outcome.customers_created:,} created)",
+                    f"{rate(rows, cpu):,.0f} rows per CPU-second{server_note}); "
+                    f"{outcome.rows_written:,} rows written, {customers:,} customers "
+                    f"({outcome.customers_created:,} created); load average {load:.1f}",
                 )
             )
         if connection.vendor == "postgresql":

@@ -21,6 +21,22 @@ pytestmark = pytest.mark.django_db
 HEADER = ["order_id", "customer_id", "placed_at", "amount"]
 
 
+@pytest.fixture(autouse=True, params=["staged", "python"])
+def path(request, monkeypatch):
+    """Every case through both paths: on PostgreSQL orders are converted and validated by
+    the database (staged), on SQLite and when turned off by Python."""
+    from django.db import connection
+
+    from siyu.analytics.importer import runner
+
+    if request.param == "staged" and connection.vendor != "postgresql":
+        pytest.skip(
+            "the staged path (COPY of raw text, converted by the database) needs PostgreSQL"
+        )
+    monkeypatch.setattr(runner, "STAGED_ON_POSTGRES", request.param == "staged")
+    return request.param
+
+
 def sales(merchant):
     with merchant_context(merchant):
         return {s.external_id: s for s in Sale.objects.all()}

@@ -49,7 +49,7 @@ def test_an_error_in_the_writer_reaches_the_caller(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writers, "write_orders", broken)
+    monkeypatch.setattr(writers, "write_sales", broken)
     merchant = make_merchant()
     rows = [[f"P{n}", "C", "2025-02-01 10:00:00", "1"] for n in range(30)]
     with pytest.raises(RuntimeError, match="disk full"):

@@ -253,6 +253,13 @@ class Reader:
     def bytes_read(self) -> int:
         return self.counter.bytes_read
 
+    @property
+    def columns(self) -> tuple[str, ...] | None:
+        """The columns the CSV header names (None for JSON Lines: any row may have any)."""
+        if self.file_format != "csv":
+            return None
+        return tuple(self._columns.values())
+
     def _start_csv(self) -> None:
         try:
             first = self.text.readline()

@@ -8,6 +8,10 @@ keeps whole batches, and running it again finishes the job without duplicating a
 A bad row never stops the import: its problems go to the report and the row is left out.
 Only a file that cannot be read at all (encoding, missing required columns) fails, with
 :class:`~.formats.FileProblem`.
+
+Two paths: orders on PostgreSQL go to the database as raw text and are converted and
+validated there (:mod:`.staged`); SQLite and the other kinds are parsed here, row by row
+(:mod:`.rows`). Both report the same problems in the same words.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from siyu.analytics.importer import parsing, rows, writers
+from siyu.analytics.importer import parsing, rows, staged, writers
 from siyu.analytics.importer.customers import CustomerResolver
 from siyu.analytics.importer.formats import FileProblem, Reader, format_of
 from siyu.analytics.importer.report import Report
@@ -34,6 +38,9 @@ from siyu.core.models import Merchant
 from siyu.core.tenancy import merchant_context
 
 BATCH_SIZE = 10_000
+# orders on PostgreSQL take the staged path unless Options.staged says otherwise (tests run
+# the same cases through both paths by turning this off)
+STAGED_ON_POSTGRES = True
 
 
 @dataclass
@@ -46,6 +53,9 @@ class Options:
     # write batches on a second connection while the next one is parsed (PostgreSQL works
     # on the other core); None: on PostgreSQL outside a transaction
     pipelined: bool | None = None
+    # orders converted and validated by PostgreSQL (:mod:`.staged`); None: on PostgreSQL.
+    # False keeps the Python path, which SQLite and the other kinds always take.
+    staged: bool | None = None
 
 
 @dataclass
@@ -135,12 +145,12 @@ class _Batcher:
         records = [record for _n, record in kept.values()]
         self.outcome.rows_valid += len(records)
         if self.options.dry_run or not records:
-            self._save_progress(bytes_read)
+            self.save_progress(bytes_read)
             return
         with transaction.atomic():
             written = self._write(records)
             self.outcome.rows_written += written
-            self._save_progress(bytes_read)
+            self.save_progress(bytes_read)
 
     def _reject(self, number: int, column: str, reason: str) -> None:
         self.outcome.rows_rejected += 1
@@ -185,7 +195,7 @@ class _Batcher:
         links = [r for r in records if isinstance(r, rows.Referral)]
         return writers.write_referrals(merchant_id, links, ids)
 
-    def _save_progress(self, bytes_read: int) -> None:
+    def save_progress(self, bytes_read: int) -> None:
         if self.run is None:
             return
         ImportRun.unscoped.filter(pk=self.run.pk).update(
@@ -202,10 +212,10 @@ class _Writer:
     behind the parser: at most two batches are in memory. An error in the thread is raised
     in the caller at the next batch or at :meth:`close`."""
 
-    def __init__(self, batcher: _Batcher, merchant: Merchant) -> None:
-        self.batcher = batcher
+    def __init__(self, flush: Callable[[Any, int], None], merchant: Merchant) -> None:
+        self.flush = flush
         self.merchant = merchant
-        self.queue: queue.Queue[tuple[list[tuple[int, rows.Record]], int] | None] = queue.Queue(1)
+        self.queue: queue.Queue[tuple[Any, int] | None] = queue.Queue(1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._work, name="siyu-import-writer", daemon=True)
         self.thread.start()
@@ -216,7 +226,7 @@ class _Writer:
                 while (item := self.queue.get()) is not None:
                     if self.error is None:
                         try:
-                            self.batcher.flush(*item)
+                            self.flush(*item)
                         except BaseException as exc:  # handed to the caller
                             self.error = exc
         finally:
@@ -226,7 +236,7 @@ class _Writer:
         if self.error is not None:
             raise self.error
 
-    def put(self, batch: list[tuple[int, rows.Record]], bytes_read: int) -> None:
+    def put(self, batch: Any, bytes_read: int) -> None:
         self._raise()
         self.queue.put((batch, bytes_read))
 
@@ -280,40 +290,100 @@ def run_stream(
         now=timezone.now(),
         known=load_known(merchant),
     )
+    # The run starts here and ends after the last batch below: what must happen once per
+    # import (around every write of its batches) goes at these two points.
     batcher = _Batcher(merchant, options, import_run, report, outcome, zone)
     report.unknown_columns(reader.unknown)
     reported_unknown = len(reader.unknown)
+    use_staged = options.staged
+    if use_staged is None:
+        use_staged = (
+            STAGED_ON_POSTGRES and connection.vendor == "postgresql" and options.kind == "orders"
+        )
+    if use_staged and (connection.vendor != "postgresql" or options.kind != "orders"):
+        raise ValueError("staged imports are for orders on PostgreSQL")
+    flush: Callable[[Any, int], None] = batcher.flush
+    if use_staged:
+        flush = staged.StagedOrders(
+            merchant,
+            ctx,
+            dry_run=options.dry_run,
+            import_run=import_run,
+            report=report,
+            outcome=outcome,
+            save_progress=batcher.save_progress,
+        ).flush
     pipelined = options.pipelined
     if pipelined is None:
         pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
-    writer = _Writer(batcher, merchant) if pipelined and not options.dry_run else None
-    flush = writer.put if writer is not None else batcher.flush
-    batch: list[tuple[int, rows.Record]] = []
+    writer = _Writer(flush, merchant) if pipelined and not options.dry_run else None
+    if writer is not None:
+        flush = writer.put
     try:
-        for source in reader:
-            outcome.rows_read += 1
-            parsed = rows.parse(source, ctx)
-            if isinstance(parsed, list):
-                outcome.rows_rejected += 1
-                for column, reason in parsed:
-                    report.add(source.number, column, reason)
-            else:
-                batch.append((source.number, parsed))
-            if len(batch) >= options.batch_size:
-                flush(batch, reader.bytes_read)
-                batch = []
-                if progress is not None:
-                    progress(reader.bytes_read, outcome)
-        flush(batch, reader.bytes_read)
+        if use_staged:
+            _read_raw(reader, options, outcome, flush, progress)
+        else:
+            _read_parsed(reader, options, outcome, report, ctx, flush, progress)
     finally:
         if writer is not None:
             writer.close()
+    # every batch is written (and committed, when not inside the caller's transaction)
     report.unknown_columns(reader.unknown[reported_unknown:])  # keys JSON Lines revealed late
     if progress is not None:
         progress(reader.bytes_read, outcome)
     outcome.report_lines = report.lines
     outcome.report = report.first
     return outcome
+
+
+def _read_parsed(
+    reader: Reader,
+    options: Options,
+    outcome: Outcome,
+    report: Report,
+    ctx: rows.Context,
+    flush: Callable[[Any, int], None],
+    progress: Progress | None,
+) -> None:
+    """The Python path: each row parsed and validated here, batches of records flushed."""
+    batch: list[tuple[int, rows.Record]] = []
+    for source in reader:
+        outcome.rows_read += 1
+        parsed = rows.parse(source, ctx)
+        if isinstance(parsed, list):
+            outcome.rows_rejected += 1
+            for column, reason in parsed:
+                report.add(source.number, column, reason)
+        else:
+            batch.append((source.number, parsed))
+        if len(batch) >= options.batch_size:
+            flush(batch, reader.bytes_read)
+            batch = []
+            if progress is not None:
+                progress(reader.bytes_read, outcome)
+    flush(batch, reader.bytes_read)
+
+
+def _read_raw(
+    reader: Reader,
+    options: Options,
+    outcome: Outcome,
+    flush: Callable[[Any, int], None],
+    progress: Progress | None,
+) -> None:
+    """The staged path: each row's text goes into the batch as it is, for PostgreSQL to
+    convert and validate (:mod:`.staged`)."""
+    columns = reader.columns or staged.COLUMNS
+    batch = staged.Batch(columns)
+    for source in reader:
+        outcome.rows_read += 1
+        batch.add(source.number, source.values)
+        if len(batch) >= options.batch_size:
+            flush(batch, reader.bytes_read)
+            batch = staged.Batch(columns)
+            if progress is not None:
+                progress(reader.bytes_read, outcome)
+    flush(batch, reader.bytes_read)
 
 
 def run_file(

@@ -28,6 +28,7 @@ value travels as a parameter or through COPY.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from django.db import connection
@@ -49,7 +50,10 @@ def _stage(name: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, 
     names = ", ".join(col for col, _kind in columns)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({definition})")
-        cursor.execute(f"DELETE FROM {name}")
+        # PostgreSQL never vacuums a temporary table: emptied by DELETE batch after batch it
+        # would keep every batch's dead rows (and scan them); TRUNCATE starts it afresh
+        empty = "TRUNCATE" if connection.vendor == "postgresql" else "DELETE FROM"
+        cursor.execute(f"{empty} {name}")
         if not rows:
             return
         if connection.vendor == "postgresql":
@@ -120,7 +124,7 @@ def write_orders(merchant_id: int, orders: list[Order], customers: dict[str, int
         (
             o.external_id,
             customers[o.customer],
-            o.placed_at,
+            o.placed_at.astimezone(UTC),  # PostgreSQL refuses offsets over 15:59
             o.day,
             o.amount,
             o.refunded,
@@ -134,28 +138,63 @@ def write_orders(merchant_id: int, orders: list[Order], customers: dict[str, int
         for o in orders
     ]
     _stage("siyu_import_sale", SALE_STAGE, rows)
+    return write_sales(merchant_id)
+
+
+def write_sales(merchant_id: int) -> int:
+    """Write the batch staged in ``siyu_import_sale`` (customer ids resolved) into ``Sale``
+    and mark its customers active on those days; the number of sales inserted or changed.
+
+    The one place the importer writes sales, on both paths (:func:`write_orders` stages
+    parsed records, :mod:`.staged` stages what PostgreSQL converted): whatever must follow
+    every write of imported sales belongs here."""
     sale = _q(Sale._meta.db_table)
     cols = ", ".join(c for c, _k in SALE_STAGE)
     updates = ", ".join(f"{c} = excluded.{c}" for c in SALE_UPDATED)
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in SALE_UPDATED)
+    _probe_by_index()
+    # A sale already there with the same values is left out before the upsert: ON CONFLICT
+    # DO UPDATE locks (writes) every conflicting row even when its WHERE keeps it unchanged,
+    # so a re-import would rewrite a page for every row; the probe only reads.
     written = _execute(
         f"INSERT INTO {sale} (merchant_id, source, {cols}) "
-        f"SELECT %s, 'import', {cols} FROM siyu_import_sale WHERE true "
+        f"SELECT %s, 'import', {', '.join(f's.{c}' for c, _k in SALE_STAGE)} "
+        f"FROM siyu_import_sale s WHERE NOT EXISTS (SELECT 1 FROM {sale} t "
+        f"WHERE t.merchant_id = %s AND NOT (t.external_id = '') "
+        f"AND t.external_id = s.external_id AND {same}) "
         f"ON CONFLICT (merchant_id, external_id) WHERE NOT (external_id = '') "
         f"DO UPDATE SET {updates} WHERE {_changed(sale, SALE_UPDATED)}",
-        [merchant_id],
+        [merchant_id, merchant_id],
     )
     _mark_active(merchant_id, "siyu_import_sale", "day", ActiveDay.ORDERED)
+    _probe_by_index(False)
     return written
 
 
+def _probe_by_index(on: bool = True) -> None:
+    """On PostgreSQL, have the next statements probe the fact tables by index, row by row
+    of the batch: with statistics taken while the table was small, the planner may hash the
+    merchant's whole table instead, for every batch (a plan that grows with the table)."""
+    if connection.vendor != "postgresql":
+        return
+    value = "off" if on else "DEFAULT"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL enable_hashjoin = {value}; SET LOCAL enable_mergejoin = {value}")
+
+
 def _mark_active(merchant_id: int, stage: str, day_column: str, flag: int) -> None:
+    """Mark each (customer, day) of ``stage`` active with ``flag``; days already marked are
+    left out first (read only), as unchanged sales are."""
     table = _q(ActiveDay._meta.db_table)
     _execute(
         f"INSERT INTO {table} (merchant_id, customer_id, day, kinds) "
-        f"SELECT DISTINCT %s, customer_id, {day_column}, {flag} FROM {stage} WHERE true "
+        f"SELECT DISTINCT %s, s.customer_id, s.{day_column}, {flag} FROM {stage} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} a WHERE a.merchant_id = %s "
+        f"AND a.day = s.{day_column} AND a.customer_id = s.customer_id "
+        f"AND (a.kinds & {flag}) <> 0) "
         f"ON CONFLICT (merchant_id, day, customer_id) "
         f"DO UPDATE SET kinds = {table}.kinds | {flag} WHERE ({table}.kinds & {flag}) = 0",
-        [merchant_id],
+        [merchant_id, merchant_id],
     )
 
 
