@@ -1,6 +1,6 @@
 """Analytics end to end in a real browser: an operator brings in a year of orders from the
 old system as a CSV, reads the overview and the cohort heatmap, opens a customer's lifetime
-value and downloads a table.
+value, runs the lifetime model's holdout check and downloads a table.
 
 The CSV has 40 customers' orders over the past year and one row that cannot be read; the
 import reports that row by number and field and brings in the rest. The nightly lifetime-value
@@ -145,4 +145,15 @@ def test_import_a_year_read_the_numbers_and_a_customers_value(
     assert card.locator("[data-clv-value]").inner_text().startswith("¥")
     assert "%" in card.locator("[data-clv-alive]").inner_text()
     shoot(page, artifacts, "customer-value")
+
+    # --- the lifetime-value page: the fit, then the holdout check of the last four months ---------
+    page.goto("/console/analytics/value/")
+    assert page.locator('#an-fit [data-parameter="α"]').count() == 1
+    page.fill("#an-backtest input[name=as_of]", (today - timedelta(days=120)).isoformat())
+    page.select_option("#an-backtest select[name=unit]", "days")
+    page.click("#an-backtest button[type=submit]")
+    page.wait_for_selector("[data-chart=an-backtest-chart] svg")
+    assert page.locator('#an-backtest tr[data-x="0"]').count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, artifacts, "value-holdout")
     context.close()
