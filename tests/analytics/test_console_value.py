@@ -272,7 +272,8 @@ def test_a_history_too_long_to_wait_for_points_to_the_command(
     response = client.get(URL, CHECK)
     assert response.status_code == 400
     body = response.content.decode()
-    assert f"siyu analytics backtest --merchant {merchant.slug} --as-of 2026-06-01" in body
+    command = f"siyu analytics backtest --merchant {merchant.slug} --as-of 2026-06-01"
+    assert f"{command} --end 2026-09-01 --unit weeks" in body
     # 11 sales before 2026-07-01: checked.
     assert client.get(URL, {**CHECK, "to": "2026-06-30"}).status_code == 200
 

@@ -186,16 +186,24 @@ def _backtest(
                 else _("There are no sales yet."),
             )
             return form, None, None
-        # Counted up to one past the bound only, so the question stays cheap on any history.
+        # Counted up to one past the bound only: at most a million index entries however long
+        # the history is.
         if Sale.objects.filter(day__lt=form.end)[: MAX_SALES + 1].count() > MAX_SALES:
             form.add_error(
                 None,
                 _(
                     "More than %(n)s sales to read: too many to fit while the page waits. "
-                    "Run “siyu analytics backtest --merchant %(slug)s --as-of %(day)s” on the "
-                    "server, or call GET /api/v1/analytics/lifetime/backtest."
+                    "Run “siyu analytics backtest --merchant %(slug)s --as-of %(day)s --end "
+                    "%(end)s --unit %(unit)s” on the server, or call "
+                    "GET /api/v1/analytics/lifetime/backtest."
                 )
-                % {"n": f"{MAX_SALES:,}", "slug": merchant.slug, "day": as_of.isoformat()},
+                % {
+                    "n": f"{MAX_SALES:,}",
+                    "slug": merchant.slug,
+                    "day": as_of.isoformat(),
+                    "end": form.end.isoformat(),
+                    "unit": form.cleaned_data["unit"],
+                },
             )
             return form, None, None
         started = time.perf_counter()
