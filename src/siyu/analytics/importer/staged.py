@@ -203,13 +203,14 @@ def classify_sql(columns: tuple[str, ...], exponent: int) -> str:
     raw_out = ", ".join(f"x.{RAW[c]}" for c in columns)
     order_columns = ", ".join(c for c, _k in ORDER_STAGE)
     channel = "coalesce(x.channel, '')" if "channel" in has else "''"
-    # Computed once (MATERIALIZED), each row with its verdict; CASE guards every cast, since
-    # the order in which PostgreSQL evaluates the parts of a condition is not defined.
+    # Each row converted once (OFFSET 0 keeps the planner from pasting the conversions into
+    # every check that uses them) and kept with its verdict (MATERIALIZED); CASE guards every
+    # cast, since the order in which PostgreSQL evaluates a condition's parts is not defined.
     return (
         f"WITH x AS MATERIALIZED (SELECT y.*, coalesce({' AND '.join(checks)}, false) AS good "
         f"FROM (SELECT r.num, {raw_columns}, {placed} AS placed_minor, "
         f"{money('r.amount')} AS amount_minor, {', '.join(lookups)} "
-        f"FROM siyu_import_raw r {' '.join(known)}) y), "
+        f"FROM siyu_import_raw r {' '.join(known)} OFFSET 0) y), "
         f"ins AS (INSERT INTO siyu_import_order ({order_columns}) "
         f"SELECT x.num, x.order_id, x.customer_id, x.placed_minor, "
         f"(x.placed_minor AT TIME ZONE %(zone)s)::date, x.amount_minor, x.refunded_minor, "
