@@ -87,7 +87,7 @@ def test_refunded_in_full_only_is_no_order_and_stale_numbers_go(merchant: Mercha
         rfm_frequency=4,
         rfm_monetary=4,
     )
-    assert stats.refresh_customers(merchant, [person.pk]) == 0
+    assert stats.refresh_customers(merchant, [person.pk]) == 1  # changed: back to zero
     row = _fresh(person)
     assert (row.order_count, row.total_spent, row.average_order_value) == (0, 0, 0)
     assert (row.first_order_at, row.last_order_at) == (None, None)
@@ -164,11 +164,21 @@ def test_set_based_equals_one_by_one_on_a_mix(merchant: Merchant, other_merchant
     Customer.unscoped.filter(merchant=merchant).update(
         order_count=99, total_spent=7, average_order_value=1, last_order_at=clock.now()
     )
-    assert stats.recompute_all(merchant) == 5
+    assert stats.recompute_all(merchant) == 7  # every row was wrecked: 5 buyers, 2 reset
     assert _snapshot(merchant) == one_by_one
     Customer.unscoped.filter(merchant=merchant).update(order_count=42)
-    assert stats.refresh_customers(merchant, [p.pk for p in people]) == 5
+    assert stats.refresh_customers(merchant, [p.pk for p in people]) == 7
     assert _snapshot(merchant) == one_by_one
+    # nothing changed: nothing written (the nightly run rewrites only what changed)
+    stamps = list(Customer.unscoped.order_by("pk").values_list("stats_updated_at", flat=True))
+    assert stats.refresh_merchant(merchant) == (0, 5)  # first scoring of RFM
+    assert stats.refresh_merchant(merchant) == (0, 0)
+    assert list(Customer.unscoped.order_by("pk").values_list("stats_updated_at", flat=True)) == (
+        stamps
+    )
+    # an average stored by the old rule (rounded down) is corrected although nothing else moved
+    Customer.unscoped.filter(pk=people[0].pk).update(average_order_value=3999)
+    assert stats.recompute_all(merchant) == 1
     expected = {
         people[0].pk: (2, 8000, 4000),
         people[1].pk: (1, 8000, 8000),
@@ -227,7 +237,7 @@ def test_scores_go_to_zero_when_the_last_order_is_refunded_in_full(merchant: Mer
     Sale.unscoped.filter(pk=sales[0].pk).update(refunded=1500)
     assert stats.score_rfm(merchant) == 1  # before the statistics: scores read the facts
     assert tuple(getattr(_fresh(people[0]), f) for f in RFM) == (0, 0, 0)
-    assert stats.refresh_merchant(merchant) == (1, 1)
+    assert stats.refresh_merchant(merchant) == (1, 0)  # the scores were already right
     assert _numbers(people[0]) == (0, 0, 0)
 
 

@@ -28,7 +28,7 @@ When they are refreshed:
   whole merchant), or :func:`refresh_customers` for the customers it touched;
 * nightly (``crm_tasks.refresh_statistics``), after the demo and on demand —
   :func:`recompute_all` and :func:`score_rfm`, set-based: a few ``UPDATE … FROM`` statements
-  per merchant, never one per customer.
+  per merchant, never one per customer, each writing only the rows whose values change.
 """
 
 # ruff: noqa: S608  (table names come from the models; values are query parameters)
@@ -105,9 +105,17 @@ def _customers() -> str:
     return connection.ops.quote_name(Customer._meta.db_table)
 
 
+def _distinct(old: str, new: str) -> str:
+    """``(old…) IS DISTINCT FROM (new…)``: write a row only when a value changes (the nightly
+    run over 1.8 M customers then rewrites the few that changed, not all of them)."""
+    operator = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return f"({old}) {operator} ({new})"
+
+
 def _update_stats(merchant: Merchant, customer_ids: list[int] | None) -> int:
     """Statistics of the merchant's customers (those of ``customer_ids``, or all) in two
-    statements; the number of customers with orders among them."""
+    statements; the number of customers whose statistics changed (``stats_updated_at`` is
+    when they last changed)."""
     from siyu.analytics import customer_totals
 
     customers = _customers()
@@ -115,6 +123,12 @@ def _update_stats(merchant: Merchant, customer_ids: list[int] | None) -> int:
     totals, totals_params = customer_totals.totals_select(merchant.pk, customer_ids)
     kept, kept_params = customer_totals.kept_sale_exists(merchant.pk, f"{customers}.id")
     only, only_params = _only(customer_ids)
+    aov = "(2 * agg.net + agg.orders) / (2 * agg.orders)"
+    changed = _distinct(
+        f"{customers}.order_count, {customers}.total_spent, {customers}.average_order_value,"
+        f" {customers}.first_order_at, {customers}.last_order_at",
+        f"agg.orders, agg.net, {aov}, agg.first_at, agg.last_at",
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         # 1. customers with orders: one aggregate of the facts joined in
         cursor.execute(
@@ -124,14 +138,15 @@ def _update_stats(merchant: Merchant, customer_ids: list[int] | None) -> int:
                 last_order_at = agg.last_at,
                 order_count = agg.orders,
                 total_spent = agg.net,
-                average_order_value = (2 * agg.net + agg.orders) / (2 * agg.orders),
+                average_order_value = {aov},
                 stats_updated_at = %s
             FROM ({totals}) AS agg
             WHERE {customers}.id = agg.customer_id AND {customers}.merchant_id = %s
+              AND {changed}
             """,
             [now, *totals_params, merchant.pk],
         )
-        with_orders = cursor.rowcount
+        written = max(cursor.rowcount, 0)
         # 2. everyone else back to zero (only rows that are not zero already)
         cursor.execute(
             f"""
@@ -147,7 +162,8 @@ def _update_stats(merchant: Merchant, customer_ids: list[int] | None) -> int:
             """,
             [now, merchant.pk, *only_params, *kept_params],
         )
-    return max(with_orders, 0)
+        written += max(cursor.rowcount, 0)
+    return written
 
 
 def _only(customer_ids: list[int] | None) -> tuple[str, list[Any]]:
@@ -164,13 +180,13 @@ def _only(customer_ids: list[int] | None) -> tuple[str, list[Any]]:
 
 def recompute_all(merchant: Merchant) -> int:
     """Recompute every customer's statistics of ``merchant`` in two statements; the number of
-    customers with orders."""
+    customers whose statistics changed."""
     return _update_stats(merchant, None)
 
 
 def refresh_customers(merchant: Merchant, customer_ids: Iterable[int]) -> int:
     """Recompute the statistics of ``merchant``'s customers of ``customer_ids`` (set-based,
-    however many); the number of them with orders. RFM scores wait for :func:`score_rfm`,
+    however many); the number of them whose statistics changed. RFM scores wait for :func:`score_rfm`,
     except that a customer without orders scores 0. Call it after sales facts of these
     customers were written (an order's sale, an import)."""
     ids = sorted({int(i) for i in customer_ids})
@@ -181,12 +197,16 @@ def refresh_customers(merchant: Merchant, customer_ids: Iterable[int]) -> int:
 
 def score_rfm(merchant: Merchant) -> int:
     """Quintile RFM scores of ``merchant``'s customers with orders (others 0), from the sales
-    facts; the number scored."""
+    facts; the number of customers whose scores changed."""
     from siyu.analytics import customer_totals
 
     customers = _customers()
     scores, score_params = customer_totals.rfm_select(merchant.pk)
     kept, kept_params = customer_totals.kept_sale_exists(merchant.pk, f"{customers}.id")
+    changed = _distinct(
+        f"{customers}.rfm_recency, {customers}.rfm_frequency, {customers}.rfm_monetary",
+        "s.r, s.f, s.m",
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -194,10 +214,11 @@ def score_rfm(merchant: Merchant) -> int:
                 rfm_recency = s.r, rfm_frequency = s.f, rfm_monetary = s.m
             FROM ({scores}) AS s
             WHERE {customers}.id = s.customer_id AND {customers}.merchant_id = %s
+              AND {changed}
             """,
             [*score_params, merchant.pk],
         )
-        scored = cursor.rowcount
+        written = max(cursor.rowcount, 0)
         cursor.execute(
             f"""
             UPDATE {customers} SET rfm_recency = 0, rfm_frequency = 0, rfm_monetary = 0
@@ -207,7 +228,8 @@ def score_rfm(merchant: Merchant) -> int:
             """,
             [merchant.pk, *kept_params],
         )
-    return max(scored, 0)
+        written += max(cursor.rowcount, 0)
+    return written
 
 
 def refresh_merchant(merchant: Merchant) -> tuple[int, int]:
