@@ -1,5 +1,6 @@
 """The bargain demo: a running and a finished activity, bargains in every state, cuts that add
-up, results the console can show; and the whole ``siyu demo`` build with it."""
+up, results the console can show (``check``, also run on the whole ``siyu demo`` build in
+``tests/test_whole_demo.py``)."""
 
 from __future__ import annotations
 
@@ -57,11 +58,3 @@ def test_the_generator_seeds_every_state(merchant: Merchant, shop: Shop) -> None
 @pytest.fixture
 def shop(merchant: Merchant) -> Shop:
     return make_shop(merchant, price=5000)
-
-
-def test_the_whole_demo_builds_with_bargains(settings: object, tmp_path: object) -> None:
-    from siyu.core.management.commands.demo import build_demo
-
-    settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined,operator]
-    merchant, _logins, _seconds = build_demo(seed=5, progress=False, options={"customers": 400})
-    check(merchant)

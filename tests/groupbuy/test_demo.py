@@ -1,5 +1,6 @@
 """The group-buy demo: a running group-buy with succeeded and filling teams, a finished one with
-succeeded and failed teams whose members were refunded; and the whole ``siyu demo`` build."""
+succeeded and failed teams whose members were refunded (``check``, also run on the whole
+``siyu demo`` build in ``tests/test_whole_demo.py``)."""
 
 from __future__ import annotations
 
@@ -77,13 +78,4 @@ def test_the_generator_seeds_running_and_finished_group_buys(
     ctx = DemoContext(merchant=merchant, owner=owner, rng=random.Random(3))
     with after_commit():
         demo.seed(ctx)
-    check(merchant)
-
-
-def test_the_whole_demo_builds_with_group_buys(settings: object, tmp_path: object) -> None:
-    from siyu.core.management.commands.demo import build_demo
-
-    settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined,operator]
-    with after_commit():
-        merchant, _logins, _seconds = build_demo(seed=5, progress=False, options={"customers": 400})
     check(merchant)

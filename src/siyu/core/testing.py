@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 
 from siyu.core import services
@@ -103,3 +106,54 @@ def run_in_pool(
     for thread in pool:
         thread.join()
     return outcomes
+
+
+@contextlib.contextmanager
+def shared_rows[T](django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
+    """Rows that ``build`` writes once for the tests of a fixture wider than one test
+    (``scope="module"``), in an outer transaction; answers what ``build`` returned.
+
+    Each test of the scope still runs in its own savepoint (pytest-django's ``db``), rolled
+    back after it, so a test that writes leaves the rows as they were built; the outer
+    transaction is rolled back when the block ends, so no test outside the scope sees them.
+    ``django_db_blocker`` is pytest-django's fixture: the database is open to ``build`` and to
+    the rollback only, as for any other fixture.
+    """
+    atomic = transaction.atomic()
+    with django_db_blocker.unblock():
+        atomic.__enter__()
+        try:
+            built = build()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def openapi_schema(*, path_prefix: str | None = None, path_params: Any = None) -> Any:
+    """``api.get_openapi_schema()``, generated once per test process and prefix; a copy each
+    call. Generating it takes seconds (a pydantic JSON schema for every model of every
+    operation) and the document depends only on the code, which does not change during a run.
+    Same arguments as the method, so a test may stand it in for the method (the
+    ``openapi_generated_once`` fixture): the view and ``siyu openapi`` then use it too."""
+    from siyu.config.api import api
+
+    prefix = api.get_root_path(path_params or {}) if path_prefix is None else path_prefix
+    return copy.deepcopy(_openapi_schema(prefix))
+
+
+@functools.cache
+def _openapi_schema(path_prefix: str) -> Any:
+    from ninja import NinjaAPI
+
+    from siyu.config.api import api
+
+    # the class's method: a test may have stood openapi_schema in for the instance's. A plain
+    # dict: the method's answer also holds the API object, which copying would copy too.
+    return dict(NinjaAPI.get_openapi_schema(api, path_prefix=path_prefix))
