@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from siyu.core.models import Merchant
 from siyu.core.tenancy import merchant_context
-from siyu.core.testing import make_merchant
+from siyu.core.testing import make_merchant, openapi_schema
 
 # Fixtures through which a test reaches the database (pytest-django refuses any other access).
 DATABASE_FIXTURES = frozenset(
@@ -75,3 +75,13 @@ def bound(merchant: Merchant) -> Iterator[Merchant]:
     """Bind ``merchant`` for code under test that reads through scoped managers."""
     with merchant_context(merchant):
         yield merchant
+
+
+@pytest.fixture
+def openapi_generated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``api.get_openapi_schema`` (the ``/api/v1/openapi.json`` view and ``siyu openapi`` use
+    it) answers a copy of the document generated once per test process: generating it takes
+    seconds and it depends only on the code (``siyu.core.testing.openapi_schema``)."""
+    from siyu.config.api import api
+
+    monkeypatch.setattr(api, "get_openapi_schema", openapi_schema)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from siyu.config.api import api
+from siyu.core.testing import openapi_schema
 
 CHECKED_IN = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return json.loads(json.dumps(api.get_openapi_schema(), sort_keys=True))
+    return json.loads(json.dumps(openapi_schema(), sort_keys=True))
 
 
 def operations(schema: dict):

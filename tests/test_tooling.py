@@ -233,7 +233,9 @@ def test_serve_answers_the_health_check_and_the_login_page(tmp_path):
 # --- siyu openapi --------------------------------------------------------------------------
 
 
-def test_openapi_writes_a_sorted_document_and_check_reports_what_differs(tmp_path):
+def test_openapi_writes_a_sorted_document_and_check_reports_what_differs(
+    tmp_path, openapi_generated_once
+):
     path = tmp_path / "openapi.json"
     call_command("openapi", output=str(path), stdout=io.StringIO())
     text = path.read_text(encoding="utf-8")

@@ -496,7 +496,7 @@ def test_an_idempotent_create_happens_once(api, merchant):
     assert count(Product, merchant) == 1
 
 
-def test_the_openapi_document_describes_the_catalog(client):
+def test_the_openapi_document_describes_the_catalog(client, openapi_generated_once):
     doc = client.get("/api/v1/openapi.json").json()
     paths = doc["paths"]
     for path in (
