@@ -6,13 +6,16 @@ import random
 from statistics import mean
 
 import pytest
+from django.core.cache import cache
+from django.test import override_settings
 
 from siyu.catalog import demo as catalog_demo
 from siyu.catalog.models import ProductStore
 from siyu.core.demo import DemoContext
+from siyu.core.models import Merchant
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
-from siyu.core.testing import actor_for
+from siyu.core.testing import actor_for, make_merchant, shared_rows
 from siyu.inventory import demo, services
 from siyu.inventory.models import Location, StockLevel, StockMovement
 from siyu.inventory.testing import ledger_problems
@@ -21,19 +24,43 @@ from siyu.stores import demo as stores_demo
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The stores, catalogue (with its pictures) and stock demos, seeded once for this module's
+    tests (each runs in its own savepoint: one that sells leaves the stock as seeded)."""
+    media = tmp_path_factory.mktemp("inventory-demo") / "media"
+
+    def build():
+        cache.clear()
+        # as tests/conftest.py's _isolated_media_and_cache sets for each test
+        with override_settings(MEDIA_ROOT=media, PUBLIC_URL="http://127.0.0.1:9"):
+            merchant = make_merchant(slug="lucky-coffee", name="Lucky Coffee")
+            ctx = DemoContext(
+                merchant=merchant,
+                owner=actor_for(merchant, Role.OWNER),
+                rng=random.Random(7),
+            )
+            stores_demo.seed(ctx)
+            catalog_demo.seed(ctx)
+            steps: list[int] = []
+            ctx.advance = steps.append
+            demo.seed(ctx)
+        return ctx, steps
+
+    with shared_rows(django_db_blocker, build) as seeded:
+        yield seeded
+
+
 @pytest.fixture
-def seeded(merchant):
-    ctx = DemoContext(
-        merchant=merchant,
-        owner=actor_for(merchant, Role.OWNER),
-        rng=random.Random(7),
-    )
-    stores_demo.seed(ctx)
-    catalog_demo.seed(ctx)
-    steps: list[int] = []
-    ctx.advance = steps.append
-    demo.seed(ctx)
-    return ctx, steps
+def seeded(db, seeded_once):
+    return seeded_once
+
+
+@pytest.fixture
+def merchant(seeded):
+    """The seeded merchant, read afresh by each test."""
+    ctx, _steps = seeded
+    return Merchant.objects.get(pk=ctx.merchant.pk)
 
 
 def test_seed_builds_locations_and_opening_stock(merchant, seeded):
