@@ -22,9 +22,9 @@ from siyu.core.outbox import dispatch_pending
 from siyu.core.permissions import Role
 from siyu.core.tenancy import merchant_context
 from siyu.core.testing import staff_client
-from siyu.customers import stats
-from siyu.customers.models import Customer, CustomerIdentity
-from siyu.customers.testing import make_customer
+from siyu.customers import autotag, stats
+from siyu.customers.models import Customer, CustomerIdentity, CustomerTag
+from siyu.customers.testing import make_customer, make_tag
 from siyu.orders.testing import make_shop
 from siyu.payments import services as payments
 from siyu.payments.testing import deliver_pending, make_paid_order
@@ -268,6 +268,32 @@ def test_a_siyu_order_paid_then_refunded_moves_the_numbers(
     # refunded in full: no longer an order; the imported one is what is left
     assert _numbers(person) == (1, 6000, 6000)
     assert _fresh(person).last_order_at == _at(merchant, "2024-12-01")
+
+
+def test_auto_tag_rules_see_the_numbers_of_the_sale_just_written(
+    merchant: Merchant, owner: Actor, django_capture_on_commit_callbacks: Any
+) -> None:
+    buyer = make_tag(merchant, "买过")
+    autotag.create_rule(
+        owner, name="买过", tag=buyer, rule={"field": "order_count", "op": "gte", "value": 1}
+    )
+    person = make_customer(merchant)
+    dispatch_pending()
+
+    def tagged() -> bool:
+        return CustomerTag.unscoped.filter(customer=person, tag=buyer).exists()
+
+    assert not tagged()
+    order = make_paid_order(merchant, customer=person, shop=make_shop(merchant, price=3000))
+    dispatch_pending()
+    assert _numbers(person) == (1, 3000, 3000)
+    assert tagged()  # on the payment's events, not the nightly run
+    with django_capture_on_commit_callbacks(execute=True), merchant_context(merchant):
+        payments.refund(owner, order, amount=3000, reason="wrong shop")
+    deliver_pending()
+    dispatch_pending()
+    assert _numbers(person) == (0, 0, 0)
+    assert not tagged()  # refunded in full: no longer a buyer, the rule takes its tag back
 
 
 def test_an_orders_import_then_refresh_merchant(merchant: Merchant) -> None:

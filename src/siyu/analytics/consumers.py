@@ -3,7 +3,7 @@
 * ``analytics.sales`` — ``orders.order.paid`` and ``orders.order.refunded``: the order's sale
   written from the order row (paid amount, refunded total, attribution) and, on payment, the
   customer's day marked as ordered (the day the order was placed); then the customer's
-  statistics (``customers.stats.refresh_customers``), which read the sale just written.
+  statistics, which read the sale just written (``customers.stats.sale_recorded``).
 * ``analytics.memberships`` — ``community.member.joined`` / ``left``: the membership's span
   (opened, then closed) and, on joining, the customer's day marked as joined.
 * ``analytics.referrals`` — ``referrals.referral.registered`` and
@@ -48,7 +48,7 @@ def order_sales(event: DomainEvent) -> None:
     if customer_id is not None:
         from siyu.customers import stats
 
-        stats.refresh_customers(event.merchant, [customer_id])
+        stats.sale_recorded(event.merchant, customer_id)
 
 
 @consumer("analytics.memberships", event_types=[MEMBER_JOINED, MEMBER_LEFT])

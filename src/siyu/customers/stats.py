@@ -21,9 +21,10 @@ definitions of ``docs/metrics.md``. Money in fen.
 When they are refreshed:
 
 * after an order's sale is written — the analytics consumer of ``orders.order.paid`` /
-  ``orders.order.refunded`` writes the sale, then calls :func:`refresh_customers` for its
+  ``orders.order.refunded`` writes the sale, then calls :func:`sale_recorded` for its
   customer (the statistics must read the sale just written, so it is not a consumer of its
-  own); RFM scores wait for the nightly run, except that a customer without orders scores 0;
+  own), which also runs the customer's auto-tag rules again on the fresh numbers; RFM scores
+  wait for the nightly run, except that a customer without orders scores 0;
 * after an import of orders — :func:`refresh_merchant` (statistics and RFM scores of the
   whole merchant), or :func:`refresh_customers` for the customers it touched;
 * nightly (``crm_tasks.refresh_statistics``), after the demo and on demand —
@@ -44,7 +45,8 @@ from django.db import connection, transaction
 
 from siyu.core import clock
 from siyu.core.models import Merchant
-from siyu.customers.models import Customer
+from siyu.core.tenancy import merchant_context
+from siyu.customers.models import AutoTagRule, Customer
 
 RFM_FIELDS = ("rfm_recency", "rfm_frequency", "rfm_monetary")
 
@@ -193,6 +195,18 @@ def refresh_customers(merchant: Merchant, customer_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     return _update_stats(merchant, ids)
+
+
+def sale_recorded(merchant: Merchant, customer_id: int) -> None:
+    """A sale of ``customer_id`` was just written (the analytics consumer of an order's payment
+    or refund calls this): their statistics again, then their auto-tag rules, which read the
+    statistics (the rules' own consumer ran on the same event before the sale existed)."""
+    from siyu.customers.autotag import apply_rules_to_customer
+
+    refresh_customers(merchant, [customer_id])
+    if AutoTagRule.unscoped.filter(merchant_id=merchant.pk, is_active=True).exists():
+        with merchant_context(merchant):
+            apply_rules_to_customer(customer_id)
 
 
 def score_rfm(merchant: Merchant) -> int:
