@@ -2,7 +2,8 @@
 
 The customer statistics are not recomputed here: they read the analytics sales facts, so the
 analytics consumer that writes an order's sale refreshes them right after
-(:mod:`siyu.analytics.consumers`, :func:`siyu.customers.stats.refresh_customers`); consumers
+(:mod:`siyu.analytics.consumers`, :func:`siyu.customers.stats.sale_recorded`, which also runs
+the customer's auto-tag rules again); consumers
 run in the order the apps are installed, and customers comes before analytics.
 
 Idempotent: the order windows are recomputed from the orders (the same answer however
