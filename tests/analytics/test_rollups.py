@@ -258,3 +258,36 @@ def test_the_daily_chart_from_the_rollups_is_the_chart_from_the_facts(
     write(merchant, [2000 + i for i in range(4)], sales)
     period = Period(ORIGIN + timedelta(days=start), ORIGIN + timedelta(days=start + days))
     assert metrics.daily(merchant, period) == raw(merchant, lambda: metrics.daily(merchant, period))
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_an_import_leaves_the_rollups_ready_and_right(staged: bool, monkeypatch) -> None:
+    """An import of orders marks the rollups stale while it writes and rebuilds them at its
+    end (also the customers' statistics): the overview then reads the imported sales."""
+    from django.db import connection
+
+    from siyu.analytics.importer import runner
+    from siyu.analytics.importer.testing import csv_bytes, run_bytes
+    from siyu.customers.models import Customer
+
+    if staged and connection.vendor != "postgresql":
+        pytest.skip("the staged import path needs PostgreSQL")
+    monkeypatch.setattr(runner, "STAGED_ON_POSTGRES", staged)
+    merchant = make_merchant()
+    make_sale(merchant, 987654, datetime(2025, 3, 1, 12), 1000)  # before the import
+    content = csv_bytes(
+        ["order_id", "customer_id", "placed_at", "amount"],
+        [
+            ["A1", "C1", "2025-03-01 09:30:00", "128.50"],
+            ["A2", "C1", "2025-03-02 10:00:00", "12"],
+            ["A3", "C2", "2025-02-03 10:00:00", "20"],
+        ],
+    )
+    run_bytes(merchant, "orders", content)
+    assert rollups.ready(merchant)
+    march = Period(date(2025, 3, 1), date(2025, 4, 1))
+    stats = metrics.sale_stats(merchant, march)[None]
+    assert (stats.gmv, stats.orders, stats.buyers, stats.repeat_buyers) == (15050, 3, 2, 1)
+    assert stats == raw(merchant, lambda: metrics.sale_stats(merchant, march))[None]
+    c1 = Customer.unscoped.get(merchant=merchant, identities__value="C1")
+    assert (c1.order_count, c1.total_spent) == (2, 14050)

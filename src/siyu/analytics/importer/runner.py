@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from siyu.analytics import rollups
 from siyu.analytics.importer import parsing, rows, staged, writers
 from siyu.analytics.importer.customers import CustomerResolver
 from siyu.analytics.importer.formats import FileProblem, Reader, format_of
@@ -313,6 +314,9 @@ def run_stream(
             outcome=outcome,
             save_progress=batcher.save_progress,
         ).flush
+    rolls_up = options.kind in ROLLED_UP_KINDS and not options.dry_run
+    if rolls_up:
+        rollups.suspend(merchant)  # rebuilt once at the end, not maintained batch by batch
     pipelined = options.pipelined
     if pipelined is None:
         pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -327,6 +331,8 @@ def run_stream(
     finally:
         if writer is not None:
             writer.close()
+        if rolls_up:
+            _after_writes(merchant, options)
     # every batch is written (and committed, when not inside the caller's transaction)
     report.unknown_columns(reader.unknown[reported_unknown:])  # keys JSON Lines revealed late
     if progress is not None:
@@ -334,6 +340,20 @@ def run_stream(
     outcome.report_lines = report.lines
     outcome.report = report.first
     return outcome
+
+
+ROLLED_UP_KINDS = ("orders", "memberships")  # they write sales or active days
+
+
+def _after_writes(merchant: Merchant, options: Options) -> None:
+    """Once every batch is written (also after a failure: the batches written are kept): the
+    daily rollups rebuilt from all the merchant's facts, and, after orders, the customers'
+    statistics and RFM scores, which read the sales facts."""
+    rollups.rebuild(merchant)
+    if options.kind == "orders":
+        from siyu.customers import stats
+
+        stats.refresh_merchant(merchant)
 
 
 def _read_parsed(
