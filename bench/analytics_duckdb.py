@@ -82,7 +82,11 @@ def _normal(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     ]
 
 
-def compare(conninfo: str, merchant_id: int, year: date, end: date, rounds: int) -> list[Result]:
+def compare(
+    conninfo: str, merchant_id: int, year: date, end: date, rounds: int, timeout: int = 600
+) -> list[Result]:
+    """The export and load, then each query on both engines; a PostgreSQL statement running
+    past ``timeout`` seconds is cancelled and recorded as not finished."""
     import duckdb
     import psycopg
 
@@ -130,8 +134,9 @@ def compare(conninfo: str, merchant_id: int, year: date, end: date, rounds: int)
                 f"{duck_mb:,.0f} MB on disk; DuckDB {duckdb.__version__}, {threads} threads",
             ),
         ]
-        with psycopg.connect(conninfo) as pg:
+        with psycopg.connect(conninfo, autocommit=True) as pg:
             pg.execute("SET jit = off")
+            pg.execute(f"SET statement_timeout = '{int(timeout)}s'")
             pg.execute(
                 f"CREATE TEMPORARY VIEW sale AS SELECT * FROM analytics_sale"
                 f" WHERE merchant_id = {int(merchant_id)}"
@@ -145,8 +150,25 @@ def compare(conninfo: str, merchant_id: int, year: date, end: date, rounds: int)
                     return duck.execute(sql).fetchall()
 
                 print(f"bench analytics: {name} (PostgreSQL, DuckDB)", file=sys.stderr)
-                pg_s, pg_times, pg_rows = _median(on_pg, rounds)
+                try:
+                    pg_s, pg_times, pg_rows = _median(on_pg, rounds)
+                except psycopg.errors.QueryCanceled:
+                    pg_s, pg_times, pg_rows = float(timeout), [], []
                 duck_s, duck_times, duck_rows = _median(on_duck, rounds)
+                if not pg_times:
+                    results += [
+                        Result(
+                            f"PostgreSQL: {name}", "s", pg_s, n, f"not finished (> {timeout} s)"
+                        ),
+                        Result(
+                            f"DuckDB: {name}",
+                            "s",
+                            duck_s,
+                            n,
+                            f"{len(duck_rows):,} rows; rounds {_fmt(duck_times)}",
+                        ),
+                    ]
+                    continue
                 same = _normal(pg_rows) == _normal(duck_rows)
                 results += [
                     Result(

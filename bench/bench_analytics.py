@@ -279,7 +279,7 @@ def run() -> list[Result]:
     if "duckdb" in PARTS:
         from analytics_duckdb import compare
 
-        results += compare(conninfo, merchant.pk, YEAR, END, ROUNDS)
+        results += compare(conninfo, merchant.pk, YEAR, END, ROUNDS, TIMEOUT)
     load.append(os.getloadavg())
     [(counts, seconds, size)] = _sql(f"SELECT counts, build_seconds, size FROM {MARKER}")
     summary = ", ".join(
