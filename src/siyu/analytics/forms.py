@@ -21,6 +21,7 @@ from typing import Any
 from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.analytics.reference import DIMENSIONS, NO_FILTERS, SOURCES, Filters, Period
 from siyu.core import clock
@@ -298,7 +299,10 @@ def dimension_labels(merchant: Merchant, by: str, keys: Iterable[Any]) -> dict[A
     return result
 
 
-UNIT_LABELS: dict[str, Promise] = {"weeks": _("Weeks"), "days": _("Days")}
+UNIT_LABELS: dict[str, Promise] = {
+    "weeks": pgettext_lazy("time unit", "Weeks"),
+    "days": pgettext_lazy("time unit", "Days"),
+}
 
 
 class BacktestForm(forms.Form):
