@@ -39,18 +39,7 @@ def snapshot(merchant: Merchant) -> dict[str, set[tuple[Any, ...]]]:
         "sales": set(
             SalesDay.unscoped.filter(merchant=merchant)
             .exclude(paid_orders=0, gmv=0, refunds=0)
-            .values_list(
-                "day",
-                "dim",
-                "key",
-                "gmv",
-                "refunds",
-                "paid_orders",
-                "refund_count",
-                "full_refunds",
-                "orders",
-                "first_orders",
-            )
+            .values_list(*rollups.SALES_COLUMNS[1:])  # all but the merchant
         ),
         "buyers": set(
             BuyersDay.unscoped.filter(merchant=merchant)
