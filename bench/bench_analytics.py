@@ -29,6 +29,7 @@ is cancelled and recorded as not finished):
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -250,6 +251,7 @@ def _facts_and_rollups(merchant: Any, n: int) -> list[Result]:
                 "; ".join(differ) or "none",
             )
         )
+        print(f"  {results[-1]}", file=sys.stderr, flush=True)
     return results
 
 
@@ -282,6 +284,7 @@ def run() -> list[Result]:
         results += compare(conninfo, merchant.pk, YEAR, END, ROUNDS, TIMEOUT)
     load.append(os.getloadavg())
     [(counts, seconds, size)] = _sql(f"SELECT counts, build_seconds, size FROM {MARKER}")
+    counts = counts if isinstance(counts, dict) else json.loads(counts)  # a raw cursor: text
     summary = ", ".join(
         f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in counts.items()
     )
