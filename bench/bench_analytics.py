@@ -290,8 +290,8 @@ def run() -> list[Result]:
     )
     results.append(Result("dataset (built once)", "s", seconds, n, f"{summary}; {size}"))
     settings = _sql(
-        "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem',"
-        " 'max_parallel_workers_per_gather', 'effective_cache_size') ORDER BY name"
+        "SELECT name, current_setting(name), '' FROM pg_settings WHERE name IN ('shared_buffers',"
+        " 'work_mem', 'max_parallel_workers_per_gather', 'effective_cache_size') ORDER BY name"
     )
     results.append(
         Result(
