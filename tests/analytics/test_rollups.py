@@ -280,3 +280,74 @@ def test_an_import_leaves_the_rollups_ready_and_right(staged: bool, monkeypatch)
     assert stats == raw(merchant, lambda: metrics.sale_stats(merchant, march))[None]
     c1 = Customer.unscoped.get(merchant=merchant, identities__value="C1")
     assert (c1.order_count, c1.total_spent) == (2, 14050)
+
+
+@pytest.mark.parametrize("staged", [False, True])
+@pytest.mark.parametrize("batch_size", [3, 200])  # small batches; one batch of 120 customers
+def test_a_small_import_keeps_the_rollups_batch_by_batch(
+    staged: bool, batch_size: int, monkeypatch
+) -> None:
+    """Against a long history an import keeps the rollups as it writes, never stale and no
+    rebuild: afterwards they equal a rebuild, and the customers' statistics are current."""
+    from django.db import connection
+
+    from siyu.analytics.importer import runner
+    from siyu.analytics.importer.testing import csv_bytes, run_bytes
+    from siyu.customers.models import Customer
+
+    if staged and connection.vendor != "postgresql":
+        pytest.skip("the staged import path needs PostgreSQL")
+    monkeypatch.setattr(runner, "STAGED_ON_POSTGRES", staged)
+    merchant = make_merchant()
+    history = [2000 + i for i in range(30)]
+    for n, customer in enumerate(history):  # a history much longer than the file
+        for k in range(4):
+            make_sale(merchant, customer, datetime(2025, 1 + k, 1 + n % 20, 12), 500 + n)
+    rows = [
+        [f"B{i}", f"N{i % 120}", f"2025-0{1 + i % 6}-{10 + i % 9} 09:30:00", "10.5", ""]
+        for i in range(150)
+    ]
+    rows[7][4] = "10.5"  # refunded in full
+    rows[8][4] = "3"
+    content = csv_bytes(["order_id", "customer_id", "placed_at", "amount", "refunded"], rows)
+    monkeypatch.setattr(runner, "MIN_ROW_BYTES", len(content))  # as if it were one row
+    monkeypatch.setattr(runner, "KEEP_ROLLUPS_FACTOR", 100)
+    assert runner.maintains_rollups(merchant, "orders", len(content))
+
+    def no_suspend(merchant: Merchant) -> None:
+        raise AssertionError("a small import must not mark the rollups stale")
+
+    rebuilds = []
+    monkeypatch.setattr(rollups, "suspend", no_suspend)
+    monkeypatch.setattr(rollups, "rebuild", lambda m: rebuilds.append(m))
+    outcome = run_bytes(merchant, "orders", content, batch_size=batch_size)
+    assert (outcome.rows_written, outcome.rows_rejected) == (150, 0)
+    assert rebuilds == []
+    monkeypatch.undo()
+    assert rollups.ready(merchant)
+    kept = snapshot(merchant)
+    rollups.rebuild(merchant)
+    assert snapshot(merchant) == kept
+    n7 = Customer.unscoped.get(merchant=merchant, identities__value="N7")
+    assert (n7.order_count, n7.total_spent) == (1, 1050)  # rows 7 (refunded in full) and 127
+    n8 = Customer.unscoped.get(merchant=merchant, identities__value="N8")
+    assert (n8.order_count, n8.total_spent) == (2, 1050 - 300 + 1050)  # rows 8 and 128
+    assert n8.rfm_frequency > 0
+
+
+def test_which_imports_keep_the_rollups() -> None:
+    """A first import, a large one, or one into stale rollups rebuilds at its end; one small
+    against the merchant's history keeps them batch by batch."""
+    from siyu.analytics.importer import runner
+
+    merchant = make_merchant()
+    assert not runner.maintains_rollups(merchant, "orders", 1000)  # no history yet
+    for n in range(60):
+        make_sale(merchant, 3000 + n % 7, datetime(2025, 5, 1 + n % 28, 10), 800)
+    history = 60 // runner.KEEP_ROLLUPS_FACTOR * runner.MIN_ROW_BYTES  # bytes: 3 rows' worth
+    assert runner.maintains_rollups(merchant, "orders", history)
+    assert not runner.maintains_rollups(merchant, "orders", history + runner.MIN_ROW_BYTES)
+    assert not runner.maintains_rollups(merchant, "orders", None)  # size unknown
+    assert not runner.maintains_rollups(merchant, "referrals", 10)
+    rollups.suspend(merchant)
+    assert not runner.maintains_rollups(merchant, "orders", 10)

@@ -23,8 +23,9 @@ one customer take turns, and a share lock on the merchant's :class:`RollupState`
 rebuild out meanwhile. The contributions are the same SQL :func:`rebuild` runs over the whole
 merchant, so the incremental and the rebuilt rollups agree (a property test holds them to it).
 
-A large import marks the rollups stale (:func:`suspend`) and rebuilds them once at its end
-instead of maintaining them batch by batch; readers (:func:`ready`) use the facts meanwhile.
+An import that is large against the merchant's history marks the rollups stale
+(:func:`suspend`) and rebuilds them once at its end; readers (:func:`ready`) use the facts
+meanwhile. A small one keeps them batch by batch, as every other write does.
 """
 
 from __future__ import annotations
@@ -49,7 +50,15 @@ from siyu.analytics.models import (
 from siyu.core import clock
 from siyu.core.models import Merchant
 
-__all__ = ["NONE_DAY", "ROLLUP_DIMENSIONS", "maintained", "ready", "rebuild", "suspend"]
+__all__ = [
+    "NONE_DAY",
+    "ROLLUP_DIMENSIONS",
+    "fact_rows",
+    "maintained",
+    "ready",
+    "rebuild",
+    "suspend",
+]
 
 NONE_DAY = date(1, 1, 1)  # "no earlier day" in a ``since`` column
 LOCK_SPACE = 0x51_5901  # first key of the per-customer advisory locks (second: the customer)
@@ -291,6 +300,9 @@ def _lock_customers(customer_ids: Sequence[int]) -> None:
         )
 
 
+MANY_CUSTOMERS = 64
+
+
 @contextmanager
 def maintained(
     merchant: Merchant,
@@ -301,12 +313,19 @@ def maintained(
 ) -> Iterator[None]:
     """Keep the rollups current across a write of ``customer_ids``' facts done inside the
     block: their sales (``sales``) and/or their active days (``activity``). Runs the block
-    in a transaction; does nothing more while the merchant's rollups are stale."""
+    in a transaction; does nothing more while the merchant's rollups are stale.
+
+    A write of more than :data:`MANY_CUSTOMERS` customers (a batch of an import) takes the
+    merchant's state row exclusively instead of a lock per customer: PostgreSQL keeps
+    advisory locks in a shared table of a few thousand entries, which a batch's ten thousand
+    customers would overflow, and such a batch touches most of the locks there are anyway."""
     ids = sorted({int(i) for i in customer_ids})
     with transaction.atomic():
-        active = bool(ids) and _ready_for_update(merchant, exclusive=False)
-        if active:
+        many = len(ids) > MANY_CUSTOMERS
+        active = bool(ids) and _ready_for_update(merchant, exclusive=many)
+        if active and not many:
             _lock_customers(ids)
+        if active:
             if sales:
                 _apply_sales(merchant, ids, -1)
             if activity:
@@ -317,6 +336,25 @@ def maintained(
                 _apply_sales(merchant, ids, 1)
             if activity:
                 _apply_activity(merchant, ids, 1)
+
+
+def fact_rows(merchant: Merchant) -> tuple[int, int]:
+    """The merchant's sales and active days, as its rollups count them (cheap: per-day
+    sums); what an import weighs itself against (:func:`.importer.runner.maintains_rollups`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM(paid_orders), 0) FROM {_table(SalesDay)} "  # noqa: S608
+            "WHERE merchant_id = %s AND dim = ''",
+            [merchant.pk],
+        )
+        (sales,) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT COALESCE(SUM(customers), 0) FROM {_table(ActivityDay)} "  # noqa: S608
+            "WHERE merchant_id = %s",
+            [merchant.pk],
+        )
+        (days,) = cursor.fetchone()
+    return int(sales), int(days)
 
 
 def suspend(merchant: Merchant) -> None:

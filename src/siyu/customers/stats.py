@@ -25,8 +25,9 @@ When they are refreshed:
   customer (the statistics must read the sale just written, so it is not a consumer of its
   own), which also runs the customer's auto-tag rules again on the fresh numbers; RFM scores
   wait for the nightly run, except that a customer without orders scores 0;
-* after an import of orders — :func:`refresh_merchant` (statistics and RFM scores of the
-  whole merchant), or :func:`refresh_customers` for the customers it touched;
+* after an import of orders — a large one: :func:`recompute_all` once at its end; a small
+  one (against the merchant's history): :func:`refresh_customers` for each batch's
+  customers; then :func:`score_rfm`, whose quintiles the new sales move for everyone;
 * nightly (``crm_tasks.refresh_statistics``), after the demo and on demand —
   :func:`recompute_all` and :func:`score_rfm`, set-based: a few ``UPDATE … FROM`` statements
   per merchant, never one per customer, each writing only the rows whose values change.

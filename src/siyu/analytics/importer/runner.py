@@ -16,6 +16,7 @@ validated there (:mod:`.staged`); SQLite and the other kinds are parsed here, ro
 
 from __future__ import annotations
 
+import io
 import queue
 import threading
 from collections.abc import Callable
@@ -130,6 +131,7 @@ class _Batcher:
         self.outcome = outcome
         self.zone = zone
         self.resolver = CustomerResolver(merchant)
+        self.keep_rollups = False  # maintained batch by batch (set by run_stream)
 
     def flush(self, batch: list[tuple[int, rows.Record]], bytes_read: int) -> None:
         kept: dict[tuple[Any, ...], tuple[int, rows.Record]] = {}
@@ -187,12 +189,14 @@ class _Batcher:
             return max(changed, new_rows)
         ids = self.resolver.resolve(first_seen)
         self.outcome.customers_created += self.resolver.created - before
-        if kind == "orders":
-            orders = [r for r in records if isinstance(r, rows.Order)]
-            return writers.write_orders(merchant_id, orders, ids)
-        if kind == "memberships":
-            spans = [r for r in records if isinstance(r, rows.Membership)]
-            return writers.write_memberships(merchant_id, spans, ids, self.zone)
+        keep = self.keep_rollups and kind in ROLLED_UP_KINDS
+        with writers.keeping_rollups(self.merchant, kind, ids.values(), keep):
+            if kind == "orders":
+                orders = [r for r in records if isinstance(r, rows.Order)]
+                return writers.write_orders(merchant_id, orders, ids)
+            if kind == "memberships":
+                spans = [r for r in records if isinstance(r, rows.Membership)]
+                return writers.write_memberships(merchant_id, spans, ids, self.zone)
         links = [r for r in records if isinstance(r, rows.Referral)]
         return writers.write_referrals(merchant_id, links, ids)
 
@@ -303,6 +307,8 @@ def run_stream(
         )
     if use_staged and (connection.vendor != "postgresql" or options.kind != "orders"):
         raise ValueError("staged imports are for orders on PostgreSQL")
+    rolls_up = options.kind in ROLLED_UP_KINDS and not options.dry_run
+    batcher.keep_rollups = rolls_up and maintains_rollups(merchant, options.kind, _size(raw))
     flush: Callable[[Any, int], None] = batcher.flush
     if use_staged:
         flush = staged.StagedOrders(
@@ -313,9 +319,9 @@ def run_stream(
             report=report,
             outcome=outcome,
             save_progress=batcher.save_progress,
+            keep_rollups=batcher.keep_rollups,
         ).flush
-    rolls_up = options.kind in ROLLED_UP_KINDS and not options.dry_run
-    if rolls_up:
+    if rolls_up and not batcher.keep_rollups:
         rollups.suspend(merchant)  # rebuilt once at the end, not maintained batch by batch
     pipelined = options.pipelined
     if pipelined is None:
@@ -332,7 +338,7 @@ def run_stream(
         if writer is not None:
             writer.close()
         if rolls_up:
-            _after_writes(merchant, options)
+            _after_writes(merchant, options, rebuild=not batcher.keep_rollups)
     # every batch is written (and committed, when not inside the caller's transaction)
     report.unknown_columns(reader.unknown[reported_unknown:])  # keys JSON Lines revealed late
     if progress is not None:
@@ -343,17 +349,52 @@ def run_stream(
 
 
 ROLLED_UP_KINDS = ("orders", "memberships")  # they write sales or active days
+# An order or membership row takes at least this many bytes of a file (an id, a customer, a
+# day and an amount): the file's size over it bounds its rows from above.
+MIN_ROW_BYTES = 24
+# Rollups are kept batch by batch when the merchant already has this many times the file's
+# rows at most; otherwise rebuilt once at the end. Keeping them costs a batch its customers'
+# whole history twice, a rebuild the merchant's whole history once (docs/import.md).
+KEEP_ROLLUPS_FACTOR = 20
 
 
-def _after_writes(merchant: Merchant, options: Options) -> None:
-    """Once every batch is written (also after a failure: the batches written are kept): the
-    daily rollups rebuilt from all the merchant's facts, and, after orders, the customers'
-    statistics and RFM scores, which read the sales facts."""
-    rollups.rebuild(merchant)
+def maintains_rollups(merchant: Merchant, kind: str, file_bytes: int | None) -> bool:
+    """Whether an import of ``kind`` from a file of ``file_bytes`` keeps the merchant's
+    rollups batch by batch (small against its history) rather than rebuilding them at its
+    end (the first import, a large one, or rollups already stale)."""
+    if file_bytes is None or kind not in ROLLED_UP_KINDS or not rollups.ready(merchant):
+        return False
+    sales, active_days = rollups.fact_rows(merchant)
+    history = sales if kind == "orders" else active_days
+    return file_bytes // MIN_ROW_BYTES * KEEP_ROLLUPS_FACTOR <= history
+
+
+def _size(raw: BinaryIO) -> int | None:
+    """The bytes of ``raw`` from where it stands, or None if it cannot tell."""
+    try:
+        if not raw.seekable():
+            return None
+        here = raw.tell()
+        end = raw.seek(0, io.SEEK_END)
+        raw.seek(here)
+    except (OSError, ValueError):
+        return None
+    return end - here
+
+
+def _after_writes(merchant: Merchant, options: Options, *, rebuild: bool) -> None:
+    """Once every batch is written (also after a failure: the batches written are kept).
+    After a large import: the daily rollups rebuilt from all the merchant's facts and, after
+    orders, every customer's statistics, which read the sales facts. After orders, the RFM
+    quintiles, which the new sales move for everyone."""
+    from siyu.customers import stats
+
+    if rebuild:
+        rollups.rebuild(merchant)
+        if options.kind == "orders":
+            stats.recompute_all(merchant)
     if options.kind == "orders":
-        from siyu.customers import stats
-
-        stats.refresh_merchant(merchant)
+        stats.score_rfm(merchant)
 
 
 def _read_parsed(

@@ -295,6 +295,7 @@ class StagedOrders:
         report: Report,
         outcome: Any,
         save_progress: Any,
+        keep_rollups: bool = False,
     ) -> None:
         self.merchant = merchant
         self.ctx = ctx
@@ -303,6 +304,7 @@ class StagedOrders:
         self.report = report
         self.outcome = outcome
         self.save_progress = save_progress
+        self.keep_rollups = keep_rollups
         self.zone = str(ctx.zone)
         self.shifts = offset_days(ctx.zone, ctx.now.date() + timedelta(days=2))
         self._sql: dict[tuple[str, ...], str] = {}
@@ -331,7 +333,14 @@ class StagedOrders:
                 if valid and not self.dry_run:
                     self.outcome.customers_created += self._resolve_customers(cursor)
                     self._stage_sales(cursor)
-                    self.outcome.rows_written += writers.write_sales(self.merchant.pk)
+                    customers: list[int] = []
+                    if self.keep_rollups:
+                        cursor.execute("SELECT customer_id FROM siyu_import_cust")
+                        customers = [row[0] for row in cursor.fetchall()]
+                    with writers.keeping_rollups(
+                        self.merchant, "orders", customers, self.keep_rollups
+                    ):
+                        self.outcome.rows_written += writers.write_sales(self.merchant.pk)
             self.save_progress(bytes_read)
 
     def _copy(self, cursor: Any, batch: Batch) -> list[tuple[int, str, str]]:

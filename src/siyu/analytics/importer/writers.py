@@ -27,17 +27,39 @@ value travels as a parameter or through COPY.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
 from django.db import connection
 
+from siyu.analytics import rollups
 from siyu.analytics.importer.rows import CustomerRecord, Membership, Order, Referral
 from siyu.analytics.models import ActiveDay, GroupSpan, ReferralLink, Sale
+from siyu.core.models import Merchant
 from siyu.customers.models import Customer
 
 SQLITE_ROWS_PER_STATEMENT = 500
+
+
+@contextmanager
+def keeping_rollups(
+    merchant: Merchant, kind: str, customer_ids: Iterable[int], keep: bool
+) -> Iterator[None]:
+    """Around the write of one batch of an import that keeps the rollups (``keep``, see
+    :func:`.runner.maintains_rollups`): the batch's customers' contributions taken out before
+    and added back after; after orders, those customers' statistics refreshed too."""
+    if not keep:
+        yield
+        return
+    ids = sorted(set(customer_ids))
+    with rollups.maintained(merchant, ids, sales=kind == "orders", activity=True):
+        yield
+    if kind == "orders":
+        from siyu.customers import stats
+
+        stats.refresh_customers(merchant, ids)
 
 
 def _q(name: str) -> str:
@@ -174,12 +196,19 @@ def write_sales(merchant_id: int) -> int:
 def _probe_by_index(on: bool = True) -> None:
     """On PostgreSQL, have the next statements probe the fact tables by index, row by row
     of the batch: with statistics taken while the table was small, the planner may hash the
-    merchant's whole table instead, for every batch (a plan that grows with the table)."""
+    merchant's whole table instead, or read it once into memory and compare every batch row
+    with every one of its rows (both seen; plans that grow with the table, the second
+    quadratic: a minute a batch at 130,000 sales)."""
     if connection.vendor != "postgresql":
         return
     value = "off" if on else "DEFAULT"
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL enable_hashjoin = {value}; SET LOCAL enable_mergejoin = {value}")
+        cursor.execute(
+            "; ".join(
+                f"SET LOCAL enable_{plan} = {value}"
+                for plan in ("hashjoin", "mergejoin", "material", "bitmapscan")
+            )
+        )
 
 
 def _mark_active(merchant_id: int, stage: str, day_column: str, flag: int) -> None:
