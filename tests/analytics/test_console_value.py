@@ -294,3 +294,15 @@ def test_nothing_fitted_says_so(merchant: Merchant) -> None:
     body = _client(merchant).get(URL).content.decode()
     assert "The models have not been fitted yet." in body
     assert "No check yet" in body
+
+
+def test_a_thin_fit_shows_its_cautions_and_exports_them(
+    merchant: Merchant, bought: dict[str, Customer]
+) -> None:
+    lifetime.refresh(merchant, as_of=date(2026, 9, 30), unit="weeks")
+    client = _client(merchant)
+    body = client.get(URL).content.decode()
+    fit = body[body.index('id="an-fit"') : body.index('id="an-backtest"')]
+    assert 'data-caution="few_repeaters"' in fit
+    rows = _csv(client.get(URL, {"export": "csv", "table": "fit"}))
+    assert any(r[1] == "Caution" and "bought more than once" in r[2] for r in rows[1:])

@@ -146,3 +146,50 @@ def test_the_command_scores_and_backtests(merchant: Merchant) -> None:
     assert len(check["rows"]) == 8
     with pytest.raises(CommandError, match="--as-of"):
         call_command("analytics", "backtest", "--merchant", merchant.slug, "--as-of", "2020-01-01")
+
+
+def _run(**fields: object) -> LifetimeRun:
+    sound = {
+        "status": LifetimeRun.Status.DONE,
+        "converged": True,
+        "repeat_customers": 500,
+        "params": {
+            "bgnbd": {"r": 0.8, "alpha": 20.0, "a": 0.6, "b": 3.0},
+            "gamma_gamma": {"p": 6.0, "q": 4.0, "v": 15.0},
+        },
+    }
+    return LifetimeRun(**{**sound, **fields})
+
+
+def test_cautions_say_why_a_fit_deserves_less_trust() -> None:
+    assert lifetime.cautions(_run()) == []
+    assert lifetime.cautions(_run(status=LifetimeRun.Status.NO_DATA)) == []
+    codes = [c for c, _s in lifetime.cautions(_run(converged=False, repeat_customers=29))]
+    assert codes == ["not_converged", "few_repeaters"]
+    assert [c for c, _s in lifetime.cautions(_run(repeat_customers=30))] == []
+    thin = _run(
+        params={"bgnbd": {"r": 0.8, "alpha": 20.0, "a": 1e-7, "b": 3.0}, "gamma_gamma": None}
+    )
+    assert [c for c, _s in lifetime.cautions(thin)] == ["no_spend_model", "edge_parameters"]
+    huge = _run(
+        params={"bgnbd": {"r": 0.8, "alpha": 20.0, "a": 0.6, "b": 2e5}, "gamma_gamma": None}
+    )
+    assert "edge_parameters" in [c for c, _s in lifetime.cautions(huge)]
+    sentence = dict(lifetime.cautions(_run(repeat_customers=4)))["few_repeaters"]
+    assert "Only 4 customers bought more than once" in sentence
+
+
+def test_a_tiny_history_is_fitted_with_its_cautions(merchant: Merchant) -> None:
+    """Three customers, one of whom bought twice: scored, and the run says why not to trust
+    it (the API document carries the same)."""
+    from siyu.analytics import documents
+
+    people = [make_customer(merchant) for _ in range(3)]
+    for n, person in enumerate(people):
+        make_sale(merchant, person.pk, datetime(2026, 3, 1 + n, 12), 2000)
+    make_sale(merchant, people[0].pk, datetime(2026, 5, 2, 12), 2500)
+    run = lifetime.refresh(merchant, as_of=AS_OF, unit="weeks")
+    assert run.status == "done"
+    codes = [c["code"] for c in documents.lifetime_document(run)["cautions"]]
+    assert "few_repeaters" in codes
+    assert "no_spend_model" in codes

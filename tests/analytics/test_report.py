@@ -163,6 +163,7 @@ def test_lifetime_json_has_the_latest_fit_and_the_check_of_the_period(
     )
     assert after["lifetime"]["run"]["params"] == run.params
     assert after["lifetime"]["run"]["log_likelihood"] == pytest.approx(run.log_likelihood)
+    assert "few_repeaters" in [c["code"] for c in after["lifetime"]["run"]["cautions"]]
     assert after["lifetime"]["holdout"]["unit"] == "days"
     assert _rows(after["lifetime"]["holdout"]) == rows  # the unit changes the fit, not the facts
 
@@ -175,6 +176,8 @@ def test_lifetime_table_prints_the_parameters_and_the_check(
     assert "GMV " in text  # the overview comes first
     assert f"latest fit as of 2026-03-31 in weeks, {run.customers} customers scored" in text
     assert f"log-likelihood (BG/NBD): {run.log_likelihood:.2f}" in text
+    few = f"caution: Only {run.repeat_customers} customers bought more than once"
+    assert few in text  # a handful of buyers: the fit says not to lean on it
     bgnbd = next(line for line in text.splitlines() if line.startswith("  BG/NBD: r = "))
     assert f"α = {run.params['bgnbd']['alpha']:.4g}" in bgnbd
     assert "γ = " in next(line for line in text.splitlines() if "Gamma-Gamma" in line)

@@ -234,8 +234,10 @@ def rfm_cells(request: HttpRequest) -> dict[str, Any]:
     "/lifetime",
     response={200: dict[str, Any], **ERROR_RESPONSES},
     summary="The latest lifetime-value fit: parameters, log-likelihood, holdout check",
-    description="`run` is null before the first nightly refresh. Each customer's scores are "
-    "on the customer (`/customers/{id}/value`).",
+    description="`run` is null before the first nightly refresh. `run.cautions` lists why the "
+    "predictions deserve less trust (`not_converged`, `few_repeaters`, `no_spend_model`, "
+    "`edge_parameters`, each with a sentence), empty for a sound fit. Each customer's scores "
+    "are on the customer (`/customers/{id}/value`).",
 )
 def lifetime_run(request: HttpRequest) -> dict[str, Any]:
     merchant = _viewer(request).merchant

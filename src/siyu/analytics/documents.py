@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from siyu.analytics import cohorts, metrics, rfm
+from siyu.analytics import cohorts, lifetime, metrics, rfm
 from siyu.analytics.models import LifetimeRun
 from siyu.analytics.reference import Period, SaleStats
 from siyu.core.models import Merchant
@@ -128,6 +128,7 @@ def lifetime_document(run: LifetimeRun | None) -> dict[str, Any] | None:
         "params": run.params,
         "log_likelihood": run.log_likelihood,
         "converged": run.converged,
+        "cautions": [{"code": c, "message": m} for c, m in lifetime.cautions(run)],
         "holdout": run.holdout,
         "seconds": round(run.seconds, 3),
         "created_at": run.created_at.isoformat(),

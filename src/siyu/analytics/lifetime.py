@@ -53,6 +53,12 @@ HIGH_VALUE_SHARE = 0.2
 LEAVING_ALIVE = 0.5
 LEAVING_PURCHASES = 1.0
 UNITS = ("days", "weeks")
+# Fewer customers who bought again than this and the fit rests on little evidence: BG/NBD
+# learns how often people buy and when they stop only from repeat purchases.
+FEW_REPEATERS = 30
+# A fitted parameter beyond e^±12 sits near the optimiser's bounds (e^±20): the data do not
+# pin the model down (typically: nobody seems to have stopped buying yet).
+EDGE_LOG = 12.0
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,64 @@ def _check(unit: str, horizon_days: int) -> None:
             _("The horizon is out of range."),
             fields={"horizon_days": _("Give a whole number of days from 1 to 3650.")},
         )
+
+
+def cautions(run: LifetimeRun) -> list[tuple[str, str]]:
+    """Why the predictions of ``run`` deserve less trust, as (code, sentence) pairs; none
+    for a sound fit. Shown beside the fit in the console, the API and ``siyu report``."""
+    if run.status != LifetimeRun.Status.DONE:
+        return []
+    found: list[tuple[str, str]] = []
+    if not run.converged:
+        found.append(
+            (
+                "not_converged",
+                _("The fit did not converge: treat the predictions as rough."),
+            )
+        )
+    if run.repeat_customers < FEW_REPEATERS:
+        found.append(
+            (
+                "few_repeaters",
+                _(
+                    "Only %(n)d customers bought more than once: the models learn how often "
+                    "people buy and when they stop from repeat purchases, so the predictions "
+                    "rest on little evidence."
+                )
+                % {"n": run.repeat_customers},
+            )
+        )
+    params = run.params or {}
+    if params.get("gamma_gamma") is None:
+        found.append(
+            (
+                "no_spend_model",
+                _(
+                    "Too few repeat buyers to fit the spend model (Gamma-Gamma): predicted "
+                    "value stays at 0 until more customers buy again; the chance of still "
+                    "being active is given all the same."
+                ),
+            )
+        )
+    values = [v for model in params.values() if model for v in model.values()]
+    if any(
+        not isinstance(v, int | float)
+        or not math.isfinite(v)
+        or v <= 0
+        or abs(math.log(v)) > EDGE_LOG
+        for v in values
+    ):
+        found.append(
+            (
+                "edge_parameters",
+                _(
+                    "Some parameters are extreme: the history does not yet show the model "
+                    "enough (often nobody seems to have stopped buying), so the chances of "
+                    "still being active are uncertain."
+                ),
+            )
+        )
+    return found
 
 
 def _finite(value: float) -> float | None:

@@ -247,6 +247,7 @@ def _fit_table(run: LifetimeRun | None, rows: list[dict[str, Any]]) -> Table:
             ["", _("Customers scored"), run.customers],
             ["", _("As of"), run.as_of.isoformat()],
             ["", _("Time unit"), run.unit],
+            *(["", _("Caution"), sentence] for _code, sentence in lifetime.cautions(run)),
         ]
     return Table(
         title=_("Latest fit"),
@@ -343,6 +344,7 @@ def value_page(request: HttpRequest) -> HttpResponse:
             "top": top,
             "leaving": leaving,
             "run": run,
+            "cautions": lifetime.cautions(run) if run is not None else [],
             "fit_rows": fit_rows,
             "form": form,
             "check": check,

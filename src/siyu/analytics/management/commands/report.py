@@ -210,6 +210,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {name}: {shown}")
             if run.log_likelihood is not None:
                 self.stdout.write(f"  log-likelihood (BG/NBD): {run.log_likelihood:.2f}")
+            for _code, sentence in lifetime.cautions(run):
+                self.stdout.write(f"  caution: {sentence}")
         last = date.fromisoformat(check["holdout_end"]) - timedelta(days=1)
         self.stdout.write("")
         self.stdout.write(
