@@ -17,8 +17,8 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from siyu.analytics import lifetime, views_console_value
-from siyu.analytics.models import LifetimeRun
+from siyu.analytics import holdout_runs, lifetime, views_console_value
+from siyu.analytics.models import HoldoutRun, LifetimeRun
 from siyu.analytics.testing import make_sale
 from siyu.core.models import Merchant
 from siyu.core.permissions import Role
@@ -263,19 +263,51 @@ def test_no_sales_at_all_is_said_beside_the_day(merchant: Merchant) -> None:
     assert "There are no sales yet." in _field_errors(response.content.decode(), "as_of")
 
 
-def test_a_history_too_long_to_wait_for_points_to_the_command(
-    merchant: Merchant, bought: dict[str, Customer], monkeypatch: pytest.MonkeyPatch
+def test_a_history_too_long_to_wait_for_runs_in_the_background(
+    merchant: Merchant,
+    bought: dict[str, Customer],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    monkeypatch.setattr(views_console_value, "MAX_SALES", 11)
+    """Beyond the inline bound the page offers a background run; posting it queues the
+    check, and the page follows it: progress while it runs, then the same result as the
+    check computed while waiting, exported like it."""
+    monkeypatch.setattr(holdout_runs, "INLINE_SALES", 11)
     client = _client(merchant)
-    # 13 sales before 2026-09-01: refused, with the command to run instead.
-    response = client.get(URL, CHECK)
-    assert response.status_code == 400
-    body = response.content.decode()
-    command = f"siyu analytics backtest --merchant {merchant.slug} --as-of 2026-06-01"
-    assert f"{command} --end 2026-09-01 --unit weeks" in body
-    # 11 sales before 2026-07-01: checked.
-    assert client.get(URL, {**CHECK, "to": "2026-06-30"}).status_code == 200
+    # 11 sales before 2026-07-01: checked while the page waits.
+    small = client.get(URL, {**CHECK, "to": "2026-06-30"}).content.decode()
+    assert 'data-check="summary"' in small
+    assert 'data-offer="background"' not in small
+    # 13 sales before 2026-09-01: offered in the background, nothing computed yet.
+    offered = client.get(URL, CHECK)
+    assert offered.status_code == 200
+    body = offered.content.decode()
+    assert 'data-offer="background"' in body
+    assert 'data-check="summary"' not in body
+    with django_capture_on_commit_callbacks() as queued:
+        started = client.post(f"{URL}holdout/", CHECK)
+    assert started.status_code == 302
+    run = HoldoutRun.unscoped.get(merchant=merchant)
+    assert started["Location"] == f"{URL}?check={run.pk}#an-backtest"
+    waiting = client.get(URL, {"check": run.pk}).content.decode()
+    assert 'data-background="queued"' in waiting
+    assert 'http-equiv="refresh"' in waiting
+    assert "<progress" in waiting
+    for callback in queued:  # the worker picks the task up (immediate backend)
+        callback()
+    run.refresh_from_db()
+    assert (run.status, run.sales_total) == ("done", 13)
+    done = client.get(URL, {"check": run.pk}).content.decode()
+    assert 'http-equiv="refresh"' not in done
+    assert 'data-check="summary"' in done
+    with merchant_context(merchant):
+        same = lifetime.backtest(merchant, as_of=date(2026, 6, 1), end=date(2026, 9, 1))
+    assert run.result == same
+    rows = _csv(client.get(URL, {"check": run.pk, "export": "csv", "table": "holdout"}))
+    assert [r[0] for r in rows[1:8]] == ["0", "1", "2", "3", "4", "5", "6"]
+    # asking again while one is queued starts nothing new; another merchant's run is not found
+    assert client.get(URL, {"check": run.pk + 1000}).status_code == 404
+    assert client.get(URL, {"check": "x"}).status_code == 400
 
 
 def test_the_check_stored_with_the_latest_fit_is_shown_without_computing(

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.utils import translation
 
 from siyu.analytics import clv, clv_simulate, lifetime
 from siyu.analytics.models import LifetimeRun, Sale
@@ -175,7 +176,8 @@ def test_cautions_say_why_a_fit_deserves_less_trust() -> None:
         params={"bgnbd": {"r": 0.8, "alpha": 20.0, "a": 0.6, "b": 2e5}, "gamma_gamma": None}
     )
     assert "edge_parameters" in [c for c, _s in lifetime.cautions(huge)]
-    sentence = dict(lifetime.cautions(_run(repeat_customers=4)))["few_repeaters"]
+    with translation.override("en"):
+        sentence = dict(lifetime.cautions(_run(repeat_customers=4)))["few_repeaters"]
     assert "Only 4 customers bought more than once" in sentence
 
 

@@ -1,6 +1,7 @@
 """Analytics end to end in a real browser: an operator brings in a year of orders from the
 old system as a CSV, reads the overview and the cohort heatmap, opens a customer's lifetime
-value, runs the lifetime model's holdout check and downloads a table.
+value, runs the lifetime model's holdout check (while the page waits, then, for a history
+too long to wait for, in the background with the page following it) and downloads a table.
 
 The CSV has 40 customers' orders over the past year and one row that cannot be read; the
 import reports that row by number and field and brings in the rest. The nightly lifetime-value
@@ -20,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from siyu.analytics import lifetime
-from siyu.analytics.models import ImportRun, Sale
+from siyu.analytics import holdout_runs, lifetime
+from siyu.analytics.models import HoldoutRun, ImportRun, Sale
 from siyu.core import clock
 from siyu.core.permissions import Role
 from siyu.core.testing import make_merchant, make_staff, make_user
@@ -72,6 +73,7 @@ def test_import_a_year_read_the_numbers_and_a_customers_value(
     live_server: Any,
     artifacts: Path,  # noqa: F811
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     merchant = make_merchant(slug="old-bean", name="老豆咖啡")
     make_staff(merchant, Role.OPERATOR, user=make_user("operator", password=PASSWORD))
@@ -156,4 +158,18 @@ def test_import_a_year_read_the_numbers_and_a_customers_value(
     assert page.locator('#an-backtest tr[data-x="0"]').count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, artifacts, "value-holdout")
+
+    # --- a history too long to wait for: the check runs in the background, the page follows ---
+    monkeypatch.setattr(holdout_runs, "INLINE_SALES", 10)
+    page.fill("#an-backtest input[name=as_of]", (today - timedelta(days=90)).isoformat())
+    page.click("#an-backtest form.an-filters button[type=submit]")
+    page.wait_for_selector('[data-offer="background"]')
+    assert page.locator("[data-chart=an-backtest-chart] svg").count() == 0
+    page.click('[data-offer="background"] button[type=submit]')
+    page.wait_for_url(re.compile(r"/console/analytics/value/\?check=\d+"))
+    page.wait_for_selector("[data-chart=an-backtest-chart] svg")
+    assert page.locator('[data-background="done"]').count() == 1
+    assert page.locator('#an-backtest tr[data-x="0"]').count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert HoldoutRun.unscoped.get().status == "done"
     context.close()

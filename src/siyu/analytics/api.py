@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from siyu.analytics import cohorts, documents, lifetime, metrics
+from siyu.analytics import cohorts, documents, holdout_runs, lifetime, metrics
 from siyu.analytics.forms import dimension_labels
 from siyu.analytics.importer import service
 from siyu.analytics.importer.runner import Options
@@ -252,12 +252,55 @@ def lifetime_run(request: HttpRequest) -> dict[str, Any]:
     summary="Fit as of a past day on the history before it; predicted against actual after it",
     description="The calibration/holdout check of Fader, Hardie and Lee (2005), by number of "
     "repeat purchases before `as_of` (0–6, 7+), with the fitted parameters and "
-    "log-likelihood. Nothing is stored.",
+    "log-likelihood, computed while the request waits; nothing is stored. A history of more "
+    "than 1,000,000 sales up to `end` is refused (422, `as_of`): queue the check with "
+    "`POST /lifetime/backtests` instead.",
 )
 def lifetime_backtest(request: HttpRequest, query: Query[BacktestQuery]) -> dict[str, Any]:
     merchant = _viewer(request).merchant
     with merchant_context(merchant):
+        end = query.end or clock.local(clock.now(), merchant.time_zone).date() + timedelta(days=1)
+        if holdout_runs.sales_before(end, holdout_runs.MAX_SALES) > holdout_runs.MAX_SALES:
+            reason = _("More than %(n)s sales: queue the check with POST /lifetime/backtests.") % {
+                "n": f"{holdout_runs.MAX_SALES:,}"
+            }
+            raise InvalidInput(reason, fields={"as_of": reason})
         return lifetime.backtest(merchant, as_of=query.as_of, end=query.end, unit=query.unit)
+
+
+class BacktestIn(Schema):
+    as_of: date = Field(description="fit on the sales before this local day")
+    end: date | None = Field(
+        None, description="compare with the purchases before this day (default: tomorrow)"
+    )
+    unit: Literal["weeks", "days"] = "weeks"
+
+
+@router.post(
+    "/lifetime/backtests",
+    response={202: dict[str, Any], **ERROR_RESPONSES},
+    summary="Queue a holdout check of any length of history",
+    description="The same check as `GET /lifetime/backtest`, run by the worker: answers 202 "
+    "with the run (`status` `queued`). Asking again for the same check while one is queued "
+    "or running answers that one. Poll `GET /lifetime/backtests/{id}`.",
+)
+def start_backtest(request: HttpRequest, payload: BacktestIn) -> Status[dict[str, Any]]:
+    run = holdout_runs.start(
+        actor_of(request), as_of=payload.as_of, end=payload.end, unit=payload.unit
+    )
+    return Status(202, holdout_runs.document(run))
+
+
+@router.get(
+    "/lifetime/backtests/{run_id}",
+    response={200: dict[str, Any], **ERROR_RESPONSES},
+    summary="A queued holdout check: progress, then its result",
+    description="`status` `queued`, `running`, `done` or `failed`; `stage` (`counting`, "
+    "`reading`, `fitting`), `progress` (0–1), `sales_read` of `sales_total`; `result` when "
+    "done (as `GET /lifetime/backtest` gives it), `error` when failed.",
+)
+def backtest_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    return holdout_runs.document(holdout_runs.get(actor_of(request), run_id))
 
 
 @router.get(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time as timer
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -77,9 +77,12 @@ def _day_number_sql() -> str:
     return "CAST(julianday(s.day) - 2440587.5 AS INTEGER)"
 
 
-def load_sales(merchant: Merchant, until: date | None = None) -> SaleArrays:
+def load_sales(
+    merchant: Merchant, until: date | None = None, progress: Callable[[int], None] | None = None
+) -> SaleArrays:
     """The merchant's kept sales (before ``until``, a local day, when given) as arrays,
-    read in chunks of :data:`FETCH` rows without building a Python object per row."""
+    read in chunks of :data:`FETCH` rows without building a Python object per row;
+    ``progress`` hears the rows read so far after each chunk."""
     sql = (
         f"SELECT s.customer_id, {_day_number_sql()}, s.amount - s.refunded FROM {SALE} s"
         " WHERE s.merchant_id = %s AND s.refunded < s.amount"
@@ -91,8 +94,12 @@ def load_sales(merchant: Merchant, until: date | None = None) -> SaleArrays:
     chunks: list[np.ndarray] = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        read = 0
         while rows := cursor.fetchmany(FETCH):
             chunks.append(np.array(rows, dtype=np.int64))
+            read += len(rows)
+            if progress is not None:
+                progress(read)
     if not chunks:
         empty = np.zeros(0, dtype=np.int64)
         return SaleArrays(empty, empty.astype(np.float64), empty)
@@ -344,19 +351,27 @@ def _holdout(arrays: SaleArrays, cutoff: date, holdout_days: int, unit: str) -> 
 
 
 def backtest(
-    merchant: Merchant, *, as_of: date, end: date | None = None, unit: str = "weeks"
+    merchant: Merchant,
+    *,
+    as_of: date,
+    end: date | None = None,
+    unit: str = "weeks",
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """The calibration/holdout check without storing anything: fit on the sales before
-    ``as_of`` only, compare with ``[as_of, end)`` (default: today)."""
+    ``as_of`` only, compare with ``[as_of, end)`` (default: today). ``progress`` hears the
+    sales read so far, then -1 when the fit starts."""
     _check(unit, HORIZON_DAYS)
     end = end or clock.local(clock.now(), merchant.time_zone).date() + timedelta(days=1)
     if not end > as_of:
         raise InvalidInput(
             _("The holdout period is empty."), fields={"as_of": _("Must be before the end.")}
         )
-    arrays = load_sales(merchant, until=end)
+    arrays = load_sales(merchant, until=end, progress=progress)
     if len(arrays) == 0 or not (arrays.day < day_number(as_of)).any():
         raise InvalidInput(
             _("No customer bought before this date."), fields={"as_of": _("No sales before it.")}
         )
+    if progress is not None:
+        progress(-1)
     return _holdout(arrays, end, (end - as_of).days, unit)

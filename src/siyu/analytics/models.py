@@ -234,6 +234,43 @@ class LifetimeRun(MerchantOwned):
         ordering = ["-created_at", "-id"]
 
 
+class HoldoutRun(MerchantOwned):
+    """A calibration/holdout check run in the background (``analytics.holdout_runs``): fit
+    as of ``as_of`` on the sales before it, compare with the purchases up to ``end``
+    (exclusive). Too long a history to check while a page or a request waits."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Stage(models.TextChoices):
+        WAITING = "", _("Waiting")
+        COUNTING = "counting", _("Counting the sales")
+        READING = "reading", _("Reading the sales")
+        FITTING = "fitting", _("Fitting the model")
+
+    as_of = models.DateField()
+    end = models.DateField()
+    unit = models.CharField(max_length=8)  # days, weeks
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=8, choices=Stage.choices, blank=True, default="")
+    sales_total = models.BigIntegerField(default=0)
+    sales_read = models.BigIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = _("holdout check")
+        verbose_name_plural = _("holdout checks")
+        ordering = ["-created_at", "-id"]
+
+
 # --- rollups (analytics.rollups, ADR 0008) -------------------------------------------------------
 # Kept current by every write of the facts above (``rollups.maintained``) and rebuilt from them by
 # ``rollups.rebuild``. ``NONE_DAY`` (0001-01-01) in a ``since`` column means "no earlier day".

@@ -4,6 +4,8 @@
   can enqueue it; ``siyu analytics rebuild`` runs the same in the foreground).
 * :func:`refresh_lifetime` — nightly: every merchant with sales gets its lifetime-value models
   fitted again and every buyer scored (:func:`siyu.analytics.lifetime.refresh`).
+* :func:`run_holdout_check` — a holdout check queued from the console or the API
+  (:mod:`siyu.analytics.holdout_runs`).
 * :func:`sweep_group_messages` — the messaged flag of active days. The community app emits no
   event when a customer posts in a group chat, so this periodic task reads the messages posted
   since its last run (a range of the primary key, remembered in the cache) and ORs the flag in,
@@ -27,6 +29,15 @@ SWEPT_KEY = "siyu:analytics:messages-swept-to"  # the last message id swept
 COLD_WINDOW = timedelta(hours=2)
 SWEEP_EVERY = timedelta(minutes=5)
 LIFETIME_EVERY = timedelta(days=1)
+
+
+@task()
+def run_holdout_check(run_id: int) -> str:
+    """Run the queued :class:`~siyu.analytics.models.HoldoutRun` ``run_id``; its status. A
+    retried task finds the run finished and leaves it."""
+    from siyu.analytics import holdout_runs
+
+    return holdout_runs.process(run_id)
 
 
 @task()

@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("leaderboards/", views_console_boards.leaderboards, name="leaderboards"),
     path("uplift/", views_console_uplift.uplift_page, name="uplift"),
     path("value/", views_console_value.value_page, name="value"),
+    path("value/holdout/", views_console_value.holdout_start, name="holdout_start"),
     path("import/", views_imports.import_list, name="import_list"),
     path("import/<int:pk>/", views_imports.import_detail, name="import_detail"),
     path("import/<int:pk>/report.csv", views_imports.import_report, name="import_report"),

@@ -22,17 +22,20 @@ shows the check stored with the latest run, if any, and computes nothing.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q, Sum
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from siyu.analytics import charts, lifetime
+from siyu.analytics import charts, holdout_runs, lifetime
 from siyu.analytics.forms import UNIT_LABELS, BacktestForm, local_today
-from siyu.analytics.models import LifetimeRun, Sale
+from siyu.analytics.models import HoldoutRun, LifetimeRun, Sale
 from siyu.analytics.views_console import (
     TableBuilder,
     actor_of,
@@ -40,7 +43,7 @@ from siyu.analytics.views_console import (
     analytics_view,
     export_response,
 )
-from siyu.core.errors import InvalidInput
+from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.models import Merchant
 from siyu.core.money import format_amount
 from siyu.core.tenancy import merchant_context
@@ -55,7 +58,6 @@ TOP = 20
 # The holdout check runs while the page waits: at most this many sales up to its last day.
 # Measured (docs/clv.md): 1.18 M sales took 25–74 s on the busy 2-core machine (SQLite; read
 # 17–30 s, fit 10–12 s), so a million keeps the wait near a minute at worst.
-MAX_SALES = 1_000_000
 # Parameters in the order and with the names of the papers (Gamma-Gamma's γ is stored as v).
 PARAMETERS = {
     "bgnbd": ("BG/NBD", (("r", "r"), ("alpha", "α"), ("a", "a"), ("b", "b"))),
@@ -159,21 +161,55 @@ def _check_rows(check: dict[str, Any] | None) -> list[dict[str, Any]]:
     return rows
 
 
-def _backtest(
-    request: HttpRequest, merchant: Merchant
-) -> tuple[BacktestForm, dict[str, Any] | None, float | None]:
+@dataclass
+class _Check:
+    """The holdout part of the page: the form, and the check to show (or why none)."""
+
+    form: BacktestForm
+    check: dict[str, Any] | None = None
+    seconds: float | None = None
+    offer: bool = False  # too long a history to wait for: offer a background run
+    background: HoldoutRun | None = None  # the background run followed (``?check=ID``)
+
+
+def _followed(request: HttpRequest, merchant: Merchant) -> _Check | None:
+    """The background run ``?check=ID`` names, with the form set to its request."""
+    raw = request.GET.get("check")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(_("Not a holdout check."), fields={"check": _("Not a number.")})
+    try:
+        run = holdout_runs.get(actor_of(request), int(raw))
+    except NotFound:
+        raise Http404(_("No such holdout check.")) from None
+    today = local_today(merchant)
+    initial = {"as_of": run.as_of, "to": run.end - timedelta(days=1), "unit": run.unit}
+    done = run.status == HoldoutRun.Status.DONE
+    return _Check(
+        BacktestForm(None, today=today, initial=initial),
+        check=run.result if done else None,
+        seconds=run.seconds if done else None,
+        background=run,
+    )
+
+
+def _backtest(request: HttpRequest, merchant: Merchant) -> _Check:
     """The holdout check the query string asks for: the form (its errors beside the fields),
     the check or None, and the seconds it took. Without ``as_of`` in the query string: an
     unbound form, and the check stored with the latest run is shown instead; nor is it run
     when another table of the page is downloaded (its link carries the form's fields)."""
+    followed = _followed(request, merchant)
+    if followed is not None:
+        return followed
     today = local_today(merchant)
     other_export = "export" in request.GET and request.GET.get("table") != "holdout"
     if "as_of" not in request.GET or other_export:
         initial = {"as_of": today - timedelta(weeks=26), "to": today, "unit": "weeks"}
-        return BacktestForm(None, today=today, initial=initial), None, None
+        return _Check(BacktestForm(None, today=today, initial=initial))
     form = BacktestForm(request.GET, today=today)
     if not form.is_valid():
-        return form, None, None
+        return _Check(form)
     as_of = form.cleaned_data["as_of"]
     with merchant_context(merchant):
         first = Sale.objects.aggregate(first=Min("day"))["first"]
@@ -185,27 +221,11 @@ def _backtest(
                 if first is not None
                 else _("There are no sales yet."),
             )
-            return form, None, None
-        # Counted up to one past the bound only: at most a million index entries however long
-        # the history is.
-        if Sale.objects.filter(day__lt=form.end)[: MAX_SALES + 1].count() > MAX_SALES:
-            form.add_error(
-                None,
-                _(
-                    "More than %(n)s sales to read: too many to fit while the page waits. "
-                    "Run “siyu analytics backtest --merchant %(slug)s --as-of %(day)s --end "
-                    "%(end)s --unit %(unit)s” on the server, or call "
-                    "GET /api/v1/analytics/lifetime/backtest."
-                )
-                % {
-                    "n": f"{MAX_SALES:,}",
-                    "slug": merchant.slug,
-                    "day": as_of.isoformat(),
-                    "end": form.end.isoformat(),
-                    "unit": form.cleaned_data["unit"],
-                },
-            )
-            return form, None, None
+            return _Check(form)
+        # Counted up to one past the bound only: an index range however long the history.
+        inline = holdout_runs.INLINE_SALES
+        if holdout_runs.sales_before(form.end, inline) > inline:
+            return _Check(form, offer=True)
         started = time.perf_counter()
         try:
             check = lifetime.backtest(
@@ -213,8 +233,23 @@ def _backtest(
             )
         except InvalidInput as error:
             show_errors(form, error)
-            return form, None, None
-    return form, check, time.perf_counter() - started
+            return _Check(form)
+    return _Check(form, check, time.perf_counter() - started)
+
+
+@require_POST
+@analytics_view
+def holdout_start(request: HttpRequest) -> HttpResponse:
+    """Queue the holdout check of the posted form in the background, then follow it."""
+    actor = actor_of(request)
+    form = BacktestForm(request.POST, today=local_today(actor.merchant))
+    if not form.is_valid():
+        reasons = {name: "; ".join(str(e) for e in errs) for name, errs in form.errors.items()}
+        raise InvalidInput(_("Some fields are not valid."), fields=reasons)
+    run = holdout_runs.start(
+        actor, as_of=form.cleaned_data["as_of"], end=form.end, unit=form.cleaned_data["unit"]
+    )
+    return redirect(f"{reverse('analytics:value')}?check={run.pk}#an-backtest")
 
 
 def _check_table(check: dict[str, Any] | None) -> Table:
@@ -280,8 +315,15 @@ def value_page(request: HttpRequest) -> HttpResponse:
             labels,
         )
         run = LifetimeRun.objects.order_by("-created_at", "-id").first()
-    form, check, seconds = _backtest(request, merchant)
-    stored = check is None and not form.is_bound and run is not None and bool(run.holdout)
+    part = _backtest(request, merchant)
+    form, check, seconds = part.form, part.check, part.seconds
+    stored = (
+        check is None
+        and not form.is_bound
+        and part.background is None
+        and run is not None
+        and bool(run.holdout)
+    )
     if stored and run is not None:
         check = run.holdout
     fit_rows = _fit_rows(run.params if run is not None else None)
@@ -366,7 +408,12 @@ def value_page(request: HttpRequest) -> HttpResponse:
                 x_name=_("Repeat purchases before"),
                 y_name=_("Purchases per customer"),
             ),
-            "max_sales": MAX_SALES,
+            "inline_sales": holdout_runs.INLINE_SALES,
+            "offer": part.offer,
+            "background": part.background,
+            "background_active": part.background is not None
+            and part.background.status in holdout_runs.ACTIVE,
+            "background_share": holdout_runs.share(part.background) if part.background else 0,
             "chart": charts.histogram(
                 [label for label, _n in buckets],
                 [n for _label, n in buckets],
