@@ -346,3 +346,29 @@ def test_totals_of_one_customer_agree_with_the_set(merchant: Merchant) -> None:
             row.first_order_at,
             row.last_order_at,
         )
+
+
+def test_an_import_runs_the_merchants_auto_tag_rules(merchant: Merchant, owner: Actor) -> None:
+    """An import emits no event per customer, so it runs the merchant's rules once at its
+    end: a customer it gave a second order is tagged at once, not at night."""
+    regular = make_tag(merchant, "常客")
+    autotag.create_rule(
+        owner, name="常客", tag=regular, rule={"field": "order_count", "op": "gte", "value": 2}
+    )
+    content = csv_bytes(
+        ["order_id", "customer_id", "placed_at", "amount"],
+        [
+            ["T1", "R1", "2025-03-01 09:30:00", "20"],
+            ["T2", "R1", "2025-04-01 09:30:00", "25"],
+            ["T3", "R2", "2025-04-02 09:30:00", "25"],
+        ],
+    )
+    run_bytes(merchant, "orders", content)
+    tagged = set(
+        CustomerTag.unscoped.filter(tag=regular).values_list(
+            "customer__identities__value", flat=True
+        )
+    )
+    assert tagged == {"R1"}
+    run_bytes(merchant, "orders", content, dry_run=True)  # a dry run tags nobody more
+    assert CustomerTag.unscoped.filter(tag=regular).count() == 1

@@ -190,10 +190,13 @@ def run_rule(rule_row: AutoTagRule, *, actor: Actor | None = None) -> RunResult:
     return RunResult(added, removed)
 
 
-def run_all_rules() -> dict[str, int]:
-    """Run every active rule of every merchant; a rule that fails is logged and skipped."""
+def run_all_rules(merchant: Merchant | None = None) -> dict[str, int]:
+    """Run every active rule of every merchant (or of ``merchant`` only: after an import
+    changed many customers at once); a rule that fails is logged and skipped."""
     totals = {"rules": 0, "added": 0, "removed": 0, "failed": 0}
     rows = AutoTagRule.unscoped.filter(is_active=True).select_related("merchant").order_by("pk")
+    if merchant is not None:
+        rows = rows.filter(merchant_id=merchant.pk)
     for row in rows:
         try:
             result = run_rule(row)

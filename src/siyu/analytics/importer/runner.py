@@ -339,6 +339,13 @@ def run_stream(
             writer.close()
         if rolls_up:
             _after_writes(merchant, options, rebuild=not batcher.keep_rollups)
+        if not options.dry_run and outcome.rows_written:
+            # the customers' statistics, groups or referrals changed many at once: their
+            # auto-tag rules again, as the nightly run would (the events of single changes
+            # run them customer by customer; an import emits none)
+            from siyu.customers import autotag
+
+            autotag.run_all_rules(merchant)
     # every batch is written (and committed, when not inside the caller's transaction)
     report.unknown_columns(reader.unknown[reported_unknown:])  # keys JSON Lines revealed late
     if progress is not None:
