@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from siyu.core.tenancy import MerchantOwned
 
@@ -246,7 +247,7 @@ class HoldoutRun(MerchantOwned):
         FAILED = "failed", _("Failed")
 
     class Stage(models.TextChoices):
-        WAITING = "", _("Waiting")
+        WAITING = "", pgettext_lazy("holdout stage", "Waiting")
         COUNTING = "counting", _("Counting the sales")
         READING = "reading", _("Reading the sales")
         FITTING = "fitting", _("Fitting the model")

@@ -335,7 +335,9 @@ class StagedOrders:
                     self._stage_sales(cursor)
                     customers: list[int] = []
                     if self.keep_rollups:
-                        cursor.execute("SELECT customer_id FROM siyu_import_cust")
+                        cursor.execute(
+                            "SELECT customer_id FROM siyu_import_cust WHERE customer_id IS NOT NULL"
+                        )
                         customers = [row[0] for row in cursor.fetchall()]
                     with writers.keeping_rollups(
                         self.merchant, "orders", customers, self.keep_rollups
