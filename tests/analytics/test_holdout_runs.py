@@ -85,6 +85,22 @@ def test_a_queued_check_runs_to_the_result_of_the_waiting_one(
     assert len(later) == 1
 
 
+def test_a_run_its_worker_left_behind_does_not_stop_a_new_one(
+    merchant: Merchant, django_capture_on_commit_callbacks: Any
+) -> None:
+    _history(merchant)
+    ask = {"as_of": date(2026, 3, 1), "end": date(2026, 4, 1), "unit": "weeks"}
+    with django_capture_on_commit_callbacks():
+        stuck = holdout_runs.start(_actor(merchant), **ask)
+    HoldoutRun.unscoped.filter(pk=stuck.pk).update(
+        status="running", created_at=stuck.created_at - holdout_runs.STALE_AFTER
+    )
+    with django_capture_on_commit_callbacks() as queued:
+        fresh = holdout_runs.start(_actor(merchant), **ask)
+    assert fresh.pk != stuck.pk
+    assert len(queued) == 1
+
+
 def test_bad_requests_name_the_field_and_store_nothing(merchant: Merchant) -> None:
     _history(merchant)
     actor = _actor(merchant)

@@ -4,7 +4,8 @@ fit while a page or a request waits.
 :func:`start` validates the request as :func:`.lifetime.backtest` would, records a queued
 :class:`~siyu.analytics.models.HoldoutRun` and enqueues :func:`.tasks.run_holdout_check`
 after commit. Asking again for the same check while one is queued or running returns that
-one, so a double click or a retried request starts nothing twice. :func:`process` (the task)
+one, so a double click or a retried request starts nothing twice (unless that one is older
+than :data:`STALE_AFTER`: its worker died). :func:`process` (the task)
 counts the sales to read, reads them (the run's ``sales_read`` moves after every chunk of
 100,000), fits, compares and stores the result — exactly :func:`.lifetime.backtest`'s — or
 the reason it failed.
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 INLINE_SALES = 200_000
 MAX_SALES = 1_000_000
 ACTIVE = (HoldoutRun.Status.QUEUED, HoldoutRun.Status.RUNNING)
+# A run still queued or running after this long was left by a worker that died: asking for
+# the same check again starts afresh instead of following it.
+STALE_AFTER = timedelta(hours=2)
 
 
 def sales_before(end: date, limit: int) -> int:
@@ -74,7 +78,13 @@ def start(actor: Actor, *, as_of: date, end: date | None, unit: str) -> HoldoutR
         check_request(as_of, end, unit)
         same = (
             HoldoutRun.objects.select_for_update()
-            .filter(as_of=as_of, end=end, unit=unit, status__in=ACTIVE)
+            .filter(
+                as_of=as_of,
+                end=end,
+                unit=unit,
+                status__in=ACTIVE,
+                created_at__gte=clock.now() - STALE_AFTER,
+            )
             .first()
         )
         if same is not None:
