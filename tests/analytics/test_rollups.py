@@ -21,6 +21,7 @@ from siyu.analytics.models import ActivityDay, BuyersDay, CohortDay, RollupState
 from siyu.analytics.reference import Filters, Period
 from siyu.analytics.testing import make_active_day, make_sale, refund_sale
 from siyu.core.models import Merchant
+from siyu.core.tenancy import merchant_context
 from siyu.core.testing import make_merchant
 
 pytestmark = pytest.mark.django_db
@@ -299,6 +300,10 @@ def test_a_small_import_keeps_the_rollups_batch_by_batch(
         pytest.skip("the staged import path needs PostgreSQL")
     monkeypatch.setattr(runner, "STAGED_ON_POSTGRES", staged)
     merchant = make_merchant()
+    from siyu.customers import windows
+
+    with merchant_context(merchant):
+        windows.rebuild(merchant)  # built: the import keeps them too
     history = [2000 + i for i in range(30)]
     for n, customer in enumerate(history):  # a history much longer than the file
         for k in range(4):
@@ -332,6 +337,8 @@ def test_a_small_import_keeps_the_rollups_batch_by_batch(
     assert (n7.order_count, n7.total_spent) == (1, 1050)  # rows 7 (refunded in full) and 127
     n8 = Customer.unscoped.get(merchant=merchant, identities__value="N8")
     assert (n8.order_count, n8.total_spent) == (2, 1050 - 300 + 1050)  # rows 8 and 128
+    with merchant_context(merchant):
+        assert windows.window_of(n8.pk, windows.ALL_TIME) == (2, 1800)
     assert n8.rfm_frequency > 0
 
 

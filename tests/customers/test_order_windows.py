@@ -188,3 +188,57 @@ def test_moving_a_product_to_another_category_rebuilds_the_category_rows(
     rule = {"field": "category_orders", "op": "gte", "value": 1, "category": tea.pk, "days": 90}
     with merchant_context(merchant):
         assert count_matching(rule) == 1
+
+
+def test_imported_orders_count_in_the_windows_segments_and_rules(merchant: Merchant) -> None:
+    """Orders from the old system (imported sales) count as paid orders without lines: in the
+    kept windows, in a window grouped on the fly, in the rules' facts, and in the roll."""
+    from siyu.analytics.testing import make_sale
+    from siyu.customers.rules import evaluate
+    from siyu.customers.segments import customer_facts, matching_customers
+
+    shop = make_shop(merchant, price=1000)
+    both, only_imported, refunded = (make_customer(merchant) for _ in range(3))
+    monday = SHANGHAI_NOON
+    _order(merchant, both, shop, monday - timedelta(days=2))
+    make_sale(merchant, both.pk, monday - timedelta(days=40), 3000, imported=True)
+    make_sale(merchant, only_imported.pk, monday - timedelta(days=6), 2000, imported=True)
+    make_sale(merchant, refunded.pk, monday - timedelta(days=3), 500, refunded=500, imported=True)
+    with merchant_context(merchant):
+        windows.rebuild(merchant, now=monday)
+    assert _window(merchant, both, 7) == (1, 1000)
+    assert _window(merchant, both, 90) == (2, 4000)
+    assert _window(merchant, only_imported, 7) == (1, 2000)
+    assert _window(merchant, refunded, 7) == (0, 0)  # refunded in full: no order, no money
+    spent_90 = {"field": "spent_in_days", "op": "gte", "value": 2000, "days": 90}
+    orders_7 = {"field": "orders_in_days", "op": "gte", "value": 1, "days": 7}
+    orders_60 = {"field": "orders_in_days", "op": "gte", "value": 2, "days": 60}  # not kept
+    with merchant_context(merchant):
+        facts = customer_facts([both.pk, only_imported.pk, refunded.pk], now=monday)
+        for rule, expected in ((spent_90, 2), (orders_7, 2), (orders_60, 1)):
+            kept = matching_customers({"all": [rule]}, now=monday).count()
+            windows.invalidate(merchant)  # now grouped from the orders and the sales
+            grouped = matching_customers({"all": [rule]}, now=monday).count()
+            windows.rebuild(merchant, now=monday)
+            assert (kept, grouped) == (expected, expected), rule
+            assert sum(evaluate(rule, f) for f in facts.values()) == expected
+        # Tuesday: the imported sale of six days ago leaves "7 days"; the roll finds it
+        assert windows.roll(merchant, now=monday + timedelta(hours=12)) == 1
+    assert _window(merchant, only_imported, 7) == (0, 0)
+    assert _window(merchant, only_imported, 30) == (1, 2000)
+
+
+def test_an_import_of_orders_refreshes_the_windows(merchant: Merchant) -> None:
+    from siyu.analytics.importer.testing import csv_bytes, run_bytes
+    from siyu.customers.models import CustomerIdentity
+
+    with merchant_context(merchant):
+        windows.rebuild(merchant)
+    yesterday = clock.local(clock.now(), merchant.time_zone) - timedelta(days=1)
+    content = csv_bytes(
+        ["order_id", "customer_id", "placed_at", "amount"],
+        [["W1", "Z1", yesterday.strftime("%Y-%m-%d %H:%M:%S"), "88"]],
+    )
+    run_bytes(merchant, "orders", content)
+    customer = CustomerIdentity.unscoped.get(merchant=merchant, value="Z1").customer
+    assert _window(merchant, customer, 7) == (1, 8800)

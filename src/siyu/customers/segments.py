@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from siyu.catalog.models import MAX_CATEGORY_DEPTH, Category, Product
@@ -194,11 +206,63 @@ def _window_q(clause: Mapping[str, Any], ctx: _Context) -> Q:
     return Q(pk__in=passing)
 
 
+def imported_sales(customer_ids: Iterable[int]) -> list[tuple[int, datetime, int, int]]:
+    """(customer, placed at, amount, refunded) of the bound merchant's imported sales of
+    ``customer_ids``: orders from the old system, which count in the order windows and the
+    rules as paid orders without lines (``siyu import orders``, docs/import.md)."""
+    from siyu.analytics.models import Sale, Source
+
+    return list(
+        Sale.objects.filter(customer_id__in=list(customer_ids), source=Source.IMPORT).values_list(
+            "customer_id", "placed_at", "amount", "refunded"
+        )
+    )
+
+
+def _with_imported(name: str, orders: Any, start: datetime | None) -> Any:
+    """The window's value per customer from the orders and the imported sales together:
+    each customer with both sums as correlated subqueries (only for a merchant that has
+    imported sales; the others keep the one ``GROUP BY`` over the orders)."""
+    from siyu.analytics.models import Sale, Source
+
+    sales = Sale.objects.filter(customer_id=OuterRef("pk"), source=Source.IMPORT)
+    mine = orders.filter(customer_id=OuterRef("pk"))
+    if start is not None:
+        sales = sales.filter(placed_at__gte=start)
+    if name == "spent_in_days":
+        from_orders = _per_customer(mine, Sum(F("total") - F("refunded_total")))
+        from_sales = _per_customer(sales, Sum(F("amount") - F("refunded")))
+    else:
+        from_orders = _per_customer(mine.exclude(refund_state=Order.RefundState.FULL), Count("pk"))
+        kept = Q(refunded=0) | Q(refunded__lt=F("amount"))
+        from_sales = _per_customer(sales.filter(kept), Count("pk"))
+    return Customer.objects.annotate(customer_id=F("pk"), amount=from_orders + from_sales).values(
+        "customer_id", "amount"
+    )
+
+
+def _per_customer(rows: Any, aggregate: Any) -> Coalesce:
+    """``aggregate`` over the outer customer's ``rows``, 0 without any."""
+    grouped = rows.order_by().values("customer_id").annotate(v=aggregate).values("v")[:1]
+    return Coalesce(
+        Subquery(grouped, output_field=BigIntegerField()),
+        Value(0, output_field=BigIntegerField()),
+        output_field=BigIntegerField(),
+    )
+
+
 def _grouped_orders(name: str, clause: Mapping[str, Any], now: datetime, days: int | None) -> Any:
-    """The window's value per customer from the orders themselves (any window, any day)."""
+    """The window's value per customer from the orders themselves (any window, any day),
+    with the merchant's imported sales for the money and the count of orders."""
+    from siyu.analytics.models import Sale, Source
+
     orders = Order.objects.filter(paid_at__isnull=False)
+    start = None
     if days is not None:
-        orders = orders.filter(placed_at__gte=window_start(now, days, current_merchant().time_zone))
+        start = window_start(now, days, current_merchant().time_zone)
+        orders = orders.filter(placed_at__gte=start)
+    if name != "category_orders" and Sale.objects.filter(source=Source.IMPORT).exists():
+        return _with_imported(name, orders, start)
     if name == "spent_in_days":
         return (
             orders.order_by()
@@ -408,6 +472,15 @@ def customer_facts(
                 net_total=total - refunded,
                 fully_refunded=state == Order.RefundState.FULL,
                 category_ids=frozenset(line_categories.get(oid, ())),
+            )
+        )
+    for cid, placed_at, amount, refunded in imported_sales(ids):
+        orders[cid].append(
+            OrderFact(
+                placed_at=placed_at,
+                net_total=amount - refunded,
+                fully_refunded=not (refunded == 0 or refunded < amount),
+                category_ids=frozenset(),  # an imported order has no lines
             )
         )
     facts: dict[int, CustomerFacts] = {}

@@ -6,7 +6,9 @@ millions of orders at a chain's scale, seconds whatever the index. For the windo
 here (:data:`KEPT_DAYS`, and all time) the answer is stored per customer instead, in
 :class:`~siyu.customers.models.OrderWindow`, and a segment reads it with an index range.
 
-The rows hold exactly what :func:`siyu.customers.rules.evaluate` computes from the orders:
+The rows hold exactly what :func:`siyu.customers.rules.evaluate` computes from the orders
+and the orders imported from an old system (analytics ``Sale`` rows with ``source =
+"import"``: paid orders without lines, so in category 0 only):
 
 * ``days`` 0 is all time; ``days`` N is "the last N days" of the merchant's time zone,
   today and the N − 1 whole days before it (:func:`siyu.customers.rules.window_start`);
@@ -38,7 +40,7 @@ before, slower and just as right.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -135,12 +137,14 @@ EVERY_WINDOW = (ALL_TIME, *KEPT_DAYS)
 
 
 def _tables() -> dict[str, str]:
+    from siyu.analytics.models import Sale
     from siyu.catalog.models import Category, Product
     from siyu.orders.models import Order, OrderLine
 
     qn = connection.ops.quote_name
     return {
         "windows": qn(OrderWindow._meta.db_table),
+        "sales": qn(Sale._meta.db_table),
         "orders": qn(Order._meta.db_table),
         "lines": qn(OrderLine._meta.db_table),
         "products": qn(Product._meta.db_table),
@@ -170,8 +174,8 @@ def _compute(
         subset_params = list(customer_ids)
     windows_in = f"days IN ({', '.join(str(d) for d in only)})"
     full = Order.RefundState.FULL.value
-    kept_money = "o.total - o.refunded_total"
-    counted = f"CASE WHEN o.refund_state <> '{full}' THEN 1 ELSE 0 END"
+    kept_money = "o.kept"
+    counted = "o.counted"
     orders_sums, orders_params = _pivot(today, tz, "o.placed_at", f"n:{counted}", only)
     spent_sums, spent_params = _pivot(today, tz, "o.placed_at", f"s:{kept_money}", only)
     paid_sums, paid_params = _pivot(today, tz, "o.placed_at", "c:1", only)
@@ -190,15 +194,33 @@ def _compute(
             WITH {_window_rows(only)},
             per AS (
                 SELECT o.customer_id, {orders_sums}, {spent_sums}, {paid_sums}
-                FROM {t["orders"]} o
-                WHERE o.merchant_id = %s AND o.paid_at IS NOT NULL {subset}
+                FROM (
+                    SELECT o.customer_id, o.placed_at, o.total - o.refunded_total AS kept,
+                           CASE WHEN o.refund_state <> '{full}' THEN 1 ELSE 0 END AS counted
+                    FROM {t["orders"]} o
+                    WHERE o.merchant_id = %s AND o.paid_at IS NOT NULL {subset}
+                    UNION ALL
+                    SELECT o.customer_id, o.placed_at, o.amount - o.refunded,
+                           CASE WHEN o.refunded = 0 OR o.refunded < o.amount THEN 1 ELSE 0 END
+                    FROM {t["sales"]} o
+                    WHERE o.merchant_id = %s AND o.source = 'import' {subset}
+                ) o
                 GROUP BY o.customer_id
             )
             SELECT %s, per.customer_id, w.days, 0, {_unpivot("n", only)}, {_unpivot("s", only)}
             FROM per CROSS JOIN w
             WHERE {_unpivot("c", only)} > 0
             """,
-            [*orders_params, *spent_params, *paid_params, merchant.pk, *subset_params, merchant.pk],
+            [
+                *orders_params,
+                *spent_params,
+                *paid_params,
+                merchant.pk,
+                *subset_params,
+                merchant.pk,
+                *subset_params,
+                merchant.pk,
+            ],
         )
         cursor.execute(
             f"""
@@ -297,6 +319,18 @@ def invalidate(merchant: Merchant) -> None:
             state.save(update_fields=["as_of"])
 
 
+def refresh_customers(merchant: Merchant, customer_ids: Iterable[int]) -> bool:
+    """Recompute the rows of ``customer_ids`` (after an import of their orders), in chunks,
+    for the day the others describe; nothing to do (False) while the rows are not built."""
+    with transaction.atomic():
+        state = _locked_state(merchant)
+        if state.as_of is None:
+            return False
+        for chunk in _chunks(customer_ids):
+            _compute(merchant, state.as_of, chunk)
+    return True
+
+
 def refresh_customer(customer_id: int) -> bool:
     """Recompute one customer's rows of the bound merchant, for the day the others describe.
 
@@ -317,12 +351,28 @@ def _left_window(merchant: Merchant, days: int, since: date, today: date) -> lis
     adapt = connection.ops.adapt_datetimefield_value
     before = dict(starts(since, merchant.time_zone))[days]
     after = dict(starts(today, merchant.time_zone))[days]
+    days_adapt = connection.ops.adapt_datefield_value
+    # imported sales are found by their local day (the (merchant, day) index), a day wider
+    # on each side than the instants, then cut by the instants
+    first, last = before.date() - timedelta(days=1), after.date() + timedelta(days=1)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT DISTINCT customer_id FROM {t['orders']} WHERE merchant_id = %s "
+            f"SELECT customer_id FROM {t['orders']} WHERE merchant_id = %s "
             f"AND paid_at IS NOT NULL AND placed_at >= {_timestamp()} "
-            f"AND placed_at < {_timestamp()}",
-            [merchant.pk, adapt(before), adapt(after)],
+            f"AND placed_at < {_timestamp()} "
+            f"UNION SELECT customer_id FROM {t['sales']} WHERE merchant_id = %s "
+            f"AND source = 'import' AND day >= %s AND day <= %s "
+            f"AND placed_at >= {_timestamp()} AND placed_at < {_timestamp()}",
+            [
+                merchant.pk,
+                adapt(before),
+                adapt(after),
+                merchant.pk,
+                days_adapt(first),
+                days_adapt(last),
+                adapt(before),
+                adapt(after),
+            ],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -400,6 +450,7 @@ __all__ = [
     "local_today",
     "rebuild",
     "refresh_customer",
+    "refresh_customers",
     "roll",
     "roll_all_merchants",
     "starts",

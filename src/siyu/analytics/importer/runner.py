@@ -392,14 +392,16 @@ def _size(raw: BinaryIO) -> int | None:
 def _after_writes(merchant: Merchant, options: Options, *, rebuild: bool) -> None:
     """Once every batch is written (also after a failure: the batches written are kept).
     After a large import: the daily rollups rebuilt from all the merchant's facts and, after
-    orders, every customer's statistics, which read the sales facts. After orders, the RFM
+    orders, every customer's statistics and order windows, which count the imported sales. After orders, the RFM
     quintiles, which the new sales move for everyone."""
-    from siyu.customers import stats
+    from siyu.customers import stats, windows
 
     if rebuild:
         rollups.rebuild(merchant)
         if options.kind == "orders":
             stats.recompute_all(merchant)
+            if windows.state_day(merchant.pk) is not None:  # built: segments read them
+                windows.rebuild(merchant)
     if options.kind == "orders":
         stats.score_rfm(merchant)
 

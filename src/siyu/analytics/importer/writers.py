@@ -49,7 +49,8 @@ def keeping_rollups(
 ) -> Iterator[None]:
     """Around the write of one batch of an import that keeps the rollups (``keep``, see
     :func:`.runner.maintains_rollups`): the batch's customers' contributions taken out before
-    and added back after; after orders, those customers' statistics refreshed too."""
+    and added back after; after orders, those customers' statistics and order windows
+    (segments' ``spent_in_days`` and ``orders_in_days``) refreshed too."""
     if not keep:
         yield
         return
@@ -57,9 +58,10 @@ def keeping_rollups(
     with rollups.maintained(merchant, ids, sales=kind == "orders", activity=True):
         yield
     if kind == "orders":
-        from siyu.customers import stats
+        from siyu.customers import stats, windows
 
         stats.refresh_customers(merchant, ids)
+        windows.refresh_customers(merchant, ids)
 
 
 def _q(name: str) -> str:
