@@ -338,3 +338,17 @@ def test_a_thin_fit_shows_its_cautions_and_exports_them(
     assert 'data-caution="few_repeaters"' in fit
     rows = _csv(client.get(URL, {"export": "csv", "table": "fit"}))
     assert any(r[1] == "Caution" and "bought more than once" in r[2] for r in rows[1:])
+
+
+def test_a_bad_background_check_is_refused_naming_the_field(
+    merchant: Merchant, bought: dict[str, Customer]
+) -> None:
+    client = _client(merchant)
+    later = client.post(f"{URL}holdout/", {**CHECK, "as_of": "2026-09-01"})  # after "to"
+    assert later.status_code == 400
+    assert "as_of" in later.content.decode()
+    early = client.post(f"{URL}holdout/", {**CHECK, "as_of": "2025-01-01"})  # no sale before
+    assert early.status_code == 400
+    assert "as_of" in early.content.decode()
+    assert client.get(f"{URL}holdout/").status_code == 405
+    assert not HoldoutRun.unscoped.exists()
